@@ -1,0 +1,110 @@
+"""usermgmt: the user-management core for Python services.
+
+Build a :class:`UserManagement` and call its use cases::
+
+    async with UserManagement.from_url("postgresql://localhost/app") as um:
+        user = await um.register_user("ann@example.org", "correct horse battery")
+        tokens = await um.authenticate("ann@example.org", "correct horse battery")
+        me = await um.validate_access_token(tokens.access_token)
+
+or, from synchronous code, ``with UserManagement.embedded().blocking() as um: ...``.
+Everything that can go wrong on purpose raises a :class:`UserMgmtError`.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from usermgmt._service import BlockingUserManagement, UserManagement
+from usermgmt.adapters.clock import ManualClock
+from usermgmt.adapters.postgres import MigrationState
+from usermgmt.domain.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ConflictError,
+    CurrentPasswordRequiredError,
+    EmailTakenError,
+    InvalidCredentialsError,
+    InvalidCursorError,
+    InvalidEmailError,
+    InvalidPageError,
+    InvalidTokenError,
+    LastAdminError,
+    LoginThrottledError,
+    MigrationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RefreshTokenReusedError,
+    UnavailableError,
+    UserMgmtError,
+    UserNotDeletedError,
+    UserNotFoundError,
+    ValidationError,
+    ValueTooLongError,
+    WeakPasswordError,
+    WrongPasswordError,
+)
+from usermgmt.domain.model import (
+    SYSTEM,
+    Actor,
+    Email,
+    Principal,
+    Role,
+    SessionId,
+    SystemActor,
+    TokenPair,
+    User,
+    UserId,
+    UserPage,
+    UserSlice,
+)
+from usermgmt.settings import Environment, Settings
+
+try:
+    __version__ = version("usermgmt")
+except PackageNotFoundError:  # pragma: no cover - running from an uninstalled checkout
+    __version__ = "0.0.0"
+
+__all__ = [
+    "SYSTEM",
+    "Actor",
+    "AuthenticationError",
+    "BlockingUserManagement",
+    "ConfigurationError",
+    "ConflictError",
+    "CurrentPasswordRequiredError",
+    "Email",
+    "EmailTakenError",
+    "Environment",
+    "InvalidCredentialsError",
+    "InvalidCursorError",
+    "InvalidEmailError",
+    "InvalidPageError",
+    "InvalidTokenError",
+    "LastAdminError",
+    "LoginThrottledError",
+    "ManualClock",
+    "MigrationError",
+    "MigrationState",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "Principal",
+    "RefreshTokenReusedError",
+    "Role",
+    "SessionId",
+    "Settings",
+    "SystemActor",
+    "TokenPair",
+    "UnavailableError",
+    "User",
+    "UserId",
+    "UserManagement",
+    "UserMgmtError",
+    "UserNotDeletedError",
+    "UserNotFoundError",
+    "UserPage",
+    "UserSlice",
+    "ValidationError",
+    "ValueTooLongError",
+    "WeakPasswordError",
+    "WrongPasswordError",
+    "__version__",
+]

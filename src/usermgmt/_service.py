@@ -1,0 +1,500 @@
+"""The composition root: builds the use cases on concrete adapters.
+
+Only this module names adapters. ``UserManagement`` is the whole public
+service: every use case as an awaitable method, and ``blocking()`` for
+synchronous programs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, Self, TypeVar
+
+import anyio.from_thread
+import argon2
+import attrs
+
+from usermgmt.adapters.blocklist import common_passwords
+from usermgmt.adapters.clock import RandomIdGenerator, SystemClock
+from usermgmt.adapters.embedded import start_embedded
+from usermgmt.adapters.keys import development_secret
+from usermgmt.adapters.memory import InMemoryDatabase, InMemoryLoginAttemptStore, InMemoryUnitOfWork
+from usermgmt.adapters.passwords import Argon2PasswordHasher
+from usermgmt.adapters.postgres import (
+    MigrationState,
+    Migrator,
+    PostgresDatabase,
+    PostgresLoginAttemptStore,
+)
+from usermgmt.adapters.tokens import JwtTokenCodec
+from usermgmt.domain.auth import (
+    Authenticate,
+    Logout,
+    RefreshSession,
+    SessionPolicy,
+    TokenIssuer,
+    ValidateAccessToken,
+)
+from usermgmt.domain.errors import ConfigurationError
+from usermgmt.domain.model import (
+    Actor,
+    Principal,
+    Role,
+    TokenPair,
+    User,
+    UserId,
+    UserPage,
+    UserSlice,
+)
+from usermgmt.domain.policy import LoginThrottlePolicy, PasswordPolicy
+from usermgmt.domain.users import (
+    ChangePassword,
+    DeleteUser,
+    FindUser,
+    GetUser,
+    ListUsers,
+    RegisterUser,
+    RestoreUser,
+    RevokeSessions,
+    UpdateUser,
+    UserChanges,
+)
+from usermgmt.ports import Clock, IdGenerator, LoginAttemptStore, PasswordHasher, UnitOfWork
+from usermgmt.settings import Settings
+
+if TYPE_CHECKING:  # the redis client is an optional dependency
+    from usermgmt.adapters.redis import RedisLoginAttemptStore
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_PURGE_AFTER = timedelta(days=1)
+"""Ended sessions and stale throttle counters are kept this long, then purged."""
+
+
+def _codec(settings: Settings, clock: Clock) -> JwtTokenCodec:
+    settings.check()
+    options = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience, "clock": clock}
+    if settings.jwt_private_key is not None:
+        try:
+            pem = settings.jwt_private_key.read_bytes()
+            return JwtTokenCodec.eddsa(pem, **options)
+        except (OSError, ValueError) as exc:
+            msg = f"USERMGMT_JWT_PRIVATE_KEY={settings.jwt_private_key}: {exc}"
+            raise ConfigurationError(msg) from None
+    if settings.jwt_secret:
+        return JwtTokenCodec.hs256(settings.jwt_secret.encode("utf-8"), **options)
+    return JwtTokenCodec.hs256(development_secret(settings.data_dir), **options)
+
+
+def _hasher(settings: Settings) -> Argon2PasswordHasher:
+    return Argon2PasswordHasher(
+        argon2.PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_cost,
+            parallelism=settings.argon2_parallelism,
+        )
+    )
+
+
+class UserManagement:
+    """The usermgmt service: build it, open it, call its use cases.
+
+    Build it with :meth:`from_url`, :meth:`embedded`, :meth:`in_memory` or
+    :meth:`from_settings`; use it as an async context manager (or
+    :meth:`blocking` from synchronous code) so that its connections are opened
+    and closed.
+    """
+
+    def __init__(  # noqa: PLR0913 - the composition root wires every port
+        self,
+        *,
+        settings: Settings,
+        uow: UnitOfWork,
+        attempts: LoginAttemptStore,
+        hasher: PasswordHasher,
+        codec: JwtTokenCodec,
+        clock: Clock,
+        ids: IdGenerator,
+        database: PostgresDatabase | None = None,
+        resources: tuple[object, ...] = (),
+        closers: tuple[Callable[[], Awaitable[object]], ...] = (),
+    ) -> None:
+        """Wire the use cases; prefer the named constructors."""
+        self.settings = settings
+        self._database = database
+        self._attempts = attempts
+        self._codec = codec
+        self._clock = clock
+        self._resources = resources  # e.g. the embedded server: alive as long as we are
+        self._closers = closers
+        self._exit = AsyncExitStack()
+        sessions = SessionPolicy(
+            access_token_ttl=timedelta(seconds=settings.access_token_ttl),
+            refresh_token_ttl=timedelta(seconds=settings.refresh_token_ttl),
+            reuse_grace=timedelta(seconds=settings.refresh_reuse_grace),
+        )
+        throttle = LoginThrottlePolicy(
+            per_client=settings.login_max_failures,
+            per_account=settings.login_max_failures_per_account,
+        )
+        self._forget_after = throttle.forget_after
+        passwords = PasswordPolicy(
+            min_length=settings.password_min_length,
+            common=common_passwords(settings.password_min_length),
+        )
+        issuer = TokenIssuer(codec, ids, sessions)
+        self._register = RegisterUser(uow, hasher, passwords, clock, ids)
+        self._authenticate = Authenticate(
+            uow, attempts, hasher, issuer, throttle, sessions, clock, ids
+        )
+        self._refresh = RefreshSession(uow, issuer, sessions, clock)
+        self._validate = ValidateAccessToken(uow, codec, clock)
+        self._logout = Logout(uow, clock)
+        self._get = GetUser(uow)
+        self._find = FindUser(uow)
+        self._list = ListUsers(uow)
+        self._update = UpdateUser(uow, hasher, passwords, clock)
+        self._change_password = ChangePassword(self._update)
+        self._delete = DeleteUser(uow, clock)
+        self._restore = RestoreUser(uow, clock)
+        self._revoke = RevokeSessions(uow, clock)
+        self._uow = uow
+
+    # --- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def from_url(
+        cls, url: str, settings: Settings | None = None, *, clock: Clock | None = None
+    ) -> Self:
+        """Build the service on the PostgreSQL database at *url*.
+
+        Args:
+            url: a libpq connection URL, ``postgresql://user@host:5432/db``.
+            settings: everything else (default: built-in defaults, not the environment).
+            clock: the time source (default: the system clock).
+        """
+        settings = (settings or Settings()).evolve(database_url=url)
+        return cls._on_postgres(url, settings, clock=clock)
+
+    @classmethod
+    def embedded(cls, settings: Settings | None = None) -> Self:
+        """Build the service on the embedded PostgreSQL server, starting it if needed.
+
+        Its data lives in ``settings.data_dir`` (the user data directory by
+        default) and survives restarts.
+
+        Raises:
+            ConfigurationError: the ``embedded`` extra is not installed.
+        """
+        settings = settings or Settings()
+        server, url = start_embedded(settings.data_dir)
+        return cls._on_postgres(url, settings, resources=(server,))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Build the service on ``settings.database_url``, or on the embedded server without one."""
+        if settings.database_url:
+            return cls.from_url(settings.database_url, settings)
+        return cls.embedded(settings)
+
+    @classmethod
+    def in_memory(
+        cls,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> Self:
+        """Build the service on in-memory storage: nothing persists, nothing to set up.
+
+        Without a configured secret, tokens are signed with a random key that
+        lives as long as this object.
+        """
+        settings = settings or Settings()
+        if not (settings.jwt_secret or settings.jwt_private_key):
+            settings = settings.evolve(jwt_secret=RandomIdGenerator().new_secret())
+        clock = clock or SystemClock()
+        db = InMemoryDatabase()
+        return cls(
+            settings=settings,
+            uow=InMemoryUnitOfWork(db),
+            attempts=InMemoryLoginAttemptStore(db),
+            hasher=hasher or _hasher(settings),
+            codec=_codec(settings, clock),
+            clock=clock,
+            ids=RandomIdGenerator(),
+        )
+
+    @classmethod
+    def _on_postgres(
+        cls,
+        url: str,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        resources: tuple[object, ...] = (),
+    ) -> Self:
+        clock = clock or SystemClock()
+        database = PostgresDatabase(url, max_size=settings.database_pool_size)
+        attempts: LoginAttemptStore = PostgresLoginAttemptStore(database.pool)
+        closers: tuple[Callable[[], Awaitable[object]], ...] = ()
+        if settings.redis_url:
+            redis_store = _redis_attempts(settings.redis_url)
+            attempts, closers = redis_store, (redis_store.aclose,)
+        return cls(
+            settings=settings,
+            uow=database.uow,
+            attempts=attempts,
+            hasher=_hasher(settings),
+            codec=_codec(settings, clock),
+            clock=clock,
+            ids=RandomIdGenerator(),
+            database=database,
+            resources=resources,
+            closers=closers,
+        )
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the connection pool, applying migrations first if the settings say so.
+
+        Raises:
+            MigrationError: the schema cannot be migrated safely.
+            UnavailableError: migrations were due but the database is unreachable.
+        """
+        for closer in self._closers:
+            self._exit.push_async_callback(closer)
+        if self._database is None:
+            return
+        if self.settings.migrate_on_start:
+            await self.migrate()
+        await self._database.open()
+        self._exit.push_async_callback(self._database.close)
+
+    async def close(self) -> None:
+        """Close every connection this service opened."""
+        await self._exit.aclose()
+
+    async def __aenter__(self) -> Self:
+        """Open the service."""
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close the service."""
+        await self.close()
+
+    @contextmanager
+    def blocking(self) -> Iterator[BlockingUserManagement]:
+        """Open the service on a private event-loop thread, for synchronous callers.
+
+        Example:
+            >>> with UserManagement.in_memory().blocking() as um:  # doctest: +SKIP
+            ...     um.register_user("ann@example.org", "correct horse battery")
+        """
+        with anyio.from_thread.start_blocking_portal() as portal:
+            portal.call(self.open)
+            try:
+                yield BlockingUserManagement(self, portal)
+            finally:
+                portal.call(self.close)
+
+    # --- operations -----------------------------------------------------------------------
+
+    async def migrate(self) -> list[MigrationState]:
+        """Apply pending migrations; return the ones applied (nothing to do in memory)."""
+        if self._database is None:
+            return []
+        return await Migrator(self._database.url).migrate()
+
+    async def migration_status(self) -> list[MigrationState]:
+        """Return every migration with when it was applied (``None`` if pending)."""
+        if self._database is None:
+            return []
+        return await Migrator(self._database.url).status()
+
+    async def check_health(self) -> bool:
+        """Return whether the database answers within three seconds."""
+        return True if self._database is None else await self._database.ping()
+
+    async def purge_expired(self) -> int:
+        """Delete sessions and throttle counters that ended more than a day ago; return how many."""
+        before = self._clock.now() - _PURGE_AFTER
+        async with self._uow.standalone() as repos:
+            sessions = await repos.sessions.purge(before)
+        return sessions + await self._attempts.purge(before - self._forget_after)
+
+    def jwks(self) -> dict[str, list[dict[str, str]]] | None:
+        """Return the public keys that verify access tokens, or ``None`` with a shared secret."""
+        return self._codec.jwks()
+
+    # --- use cases ------------------------------------------------------------------------
+
+    async def register_user(
+        self,
+        email: str,
+        password: str,
+        name: str = "",
+        *,
+        role: Role = Role.USER,
+        actor: Actor | None = None,
+    ) -> User:
+        """Register a user (see :class:`usermgmt.domain.users.RegisterUser`)."""
+        return await self._register(email, password, name, role=role, actor=actor)
+
+    async def authenticate(self, email: str, password: str, *, client: str = "") -> TokenPair:
+        """Sign in and start a session (see :class:`usermgmt.domain.auth.Authenticate`)."""
+        return await self._authenticate(email, password, client=client)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate a refresh token (see :class:`usermgmt.domain.auth.RefreshSession`)."""
+        return await self._refresh(refresh_token)
+
+    async def validate_access_token(self, token: str) -> Principal:
+        """Return who presents a token (see :class:`usermgmt.domain.auth.ValidateAccessToken`)."""
+        return await self._validate(token)
+
+    async def logout(self, principal: Principal, *, all_sessions: bool = False) -> None:
+        """End the caller's session, or all of them (see :class:`usermgmt.domain.auth.Logout`)."""
+        await self._logout(principal, all_sessions=all_sessions)
+
+    async def get_user(
+        self, user_id: UserId, *, actor: Actor, include_deleted: bool = False
+    ) -> User:
+        """Read one user (see :class:`usermgmt.domain.users.GetUser`)."""
+        return await self._get(user_id, actor=actor, include_deleted=include_deleted)
+
+    async def find_user(
+        self, reference: str, *, actor: Actor, include_deleted: bool = False
+    ) -> User:
+        """Find a user by id or email (see :class:`usermgmt.domain.users.FindUser`)."""
+        return await self._find(reference, actor=actor, include_deleted=include_deleted)
+
+    async def list_users(
+        self, *, actor: Actor, page: int = 1, per_page: int = 20, include_deleted: bool = False
+    ) -> UserPage:
+        """List one numbered page of users (see :meth:`usermgmt.domain.users.ListUsers.page`)."""
+        return await self._list.page(
+            actor=actor, page=page, per_page=per_page, include_deleted=include_deleted
+        )
+
+    async def list_users_after(
+        self,
+        *,
+        actor: Actor,
+        cursor: str | None = None,
+        per_page: int = 20,
+        include_deleted: bool = False,
+    ) -> UserSlice:
+        """List users after a cursor (see :meth:`usermgmt.domain.users.ListUsers.walk`)."""
+        return await self._list.walk(
+            actor=actor, cursor=cursor, per_page=per_page, include_deleted=include_deleted
+        )
+
+    async def update_user(
+        self,
+        user_id: UserId,
+        *,
+        actor: Actor,
+        name: str | None = None,
+        email: str | None = None,
+        password: str | None = None,
+        current_password: str | None = None,
+        role: Role | None = None,
+        is_active: bool | None = None,
+    ) -> User:
+        """Change some of a user's fields (see :class:`usermgmt.domain.users.UpdateUser`)."""
+        changes = UserChanges(
+            name=name,
+            email=email,
+            password=password,
+            current_password=current_password,
+            role=role,
+            is_active=is_active,
+        )
+        return await self._update(user_id, changes, actor=actor)
+
+    async def change_password(
+        self,
+        user_id: UserId,
+        new_password: str,
+        *,
+        actor: Actor,
+        current_password: str | None = None,
+    ) -> User:
+        """Set a user's password (see :class:`usermgmt.domain.users.ChangePassword`)."""
+        return await self._change_password(
+            user_id, new_password, actor=actor, current_password=current_password
+        )
+
+    async def delete_user(self, user_id: UserId, *, actor: Actor) -> None:
+        """Soft-delete a user (see :class:`usermgmt.domain.users.DeleteUser`)."""
+        await self._delete(user_id, actor=actor)
+
+    async def restore_user(self, user_id: UserId, *, actor: Actor) -> User:
+        """Undo a soft delete (see :class:`usermgmt.domain.users.RestoreUser`)."""
+        return await self._restore(user_id, actor=actor)
+
+    async def revoke_sessions(self, user_id: UserId, *, actor: Actor) -> int:
+        """End every session of a user (see :class:`usermgmt.domain.users.RevokeSessions`)."""
+        return await self._revoke(user_id, actor=actor)
+
+
+def _redis_attempts(url: str) -> RedisLoginAttemptStore:
+    try:
+        from redis.asyncio import Redis  # noqa: PLC0415 - optional dependency
+
+        from usermgmt.adapters.redis import RedisLoginAttemptStore  # noqa: PLC0415
+    except ImportError:
+        msg = "USERMGMT_REDIS_URL is set but the redis client is missing: install usermgmt[redis]"
+        raise ConfigurationError(msg) from None
+    return RedisLoginAttemptStore(Redis.from_url(url))
+
+
+def _blocking(
+    method: Callable[Concatenate[UserManagement, P], Awaitable[T]],
+) -> Callable[Concatenate[BlockingUserManagement, P], T]:
+    """Turn an async method of UserManagement into a sync one of BlockingUserManagement."""
+
+    def call(self: BlockingUserManagement, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.portal.call(functools.partial(method, self.service, *args, **kwargs))
+
+    call.__name__ = method.__name__
+    call.__doc__ = method.__doc__
+    return call
+
+
+@attrs.frozen
+class BlockingUserManagement:
+    """The same service for synchronous code: each call runs on the service's loop thread."""
+
+    service: UserManagement
+    portal: anyio.from_thread.BlockingPortal
+
+    migrate = _blocking(UserManagement.migrate)
+    migration_status = _blocking(UserManagement.migration_status)
+    check_health = _blocking(UserManagement.check_health)
+    purge_expired = _blocking(UserManagement.purge_expired)
+    register_user = _blocking(UserManagement.register_user)
+    authenticate = _blocking(UserManagement.authenticate)
+    refresh = _blocking(UserManagement.refresh)
+    validate_access_token = _blocking(UserManagement.validate_access_token)
+    logout = _blocking(UserManagement.logout)
+    get_user = _blocking(UserManagement.get_user)
+    find_user = _blocking(UserManagement.find_user)
+    list_users = _blocking(UserManagement.list_users)
+    list_users_after = _blocking(UserManagement.list_users_after)
+    update_user = _blocking(UserManagement.update_user)
+    change_password = _blocking(UserManagement.change_password)
+    delete_user = _blocking(UserManagement.delete_user)
+    restore_user = _blocking(UserManagement.restore_user)
+    revoke_sessions = _blocking(UserManagement.revoke_sessions)
+
+    def jwks(self) -> dict[str, list[dict[str, str]]] | None:
+        """Return the public keys that verify access tokens (see :meth:`UserManagement.jwks`)."""
+        return self.service.jwks()

@@ -1,0 +1,1 @@
+"""Adapters: each port implemented on one technology."""

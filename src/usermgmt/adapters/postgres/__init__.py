@@ -1,0 +1,17 @@
+"""PostgreSQL adapters: raw SQL on psycopg 3's async API, pooled by psycopg-pool."""
+
+from usermgmt.adapters.postgres.attempts import PostgresLoginAttemptStore
+from usermgmt.adapters.postgres.database import PostgresDatabase, PostgresUnitOfWork
+from usermgmt.adapters.postgres.migrate import MigrationState, Migrator
+from usermgmt.adapters.postgres.sessions import PostgresSessionStore
+from usermgmt.adapters.postgres.users import PostgresUserRepository
+
+__all__ = [
+    "MigrationState",
+    "Migrator",
+    "PostgresDatabase",
+    "PostgresLoginAttemptStore",
+    "PostgresSessionStore",
+    "PostgresUnitOfWork",
+    "PostgresUserRepository",
+]

@@ -1,0 +1,109 @@
+"""The connection pool, the unit of work, and how database failures reach the domain."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Final
+
+import anyio
+import attrs
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
+
+from usermgmt.adapters.postgres.sessions import PostgresSessionStore
+from usermgmt.adapters.postgres.users import PostgresUserRepository
+from usermgmt.domain.errors import UnavailableError
+
+CONNECT_TIMEOUT: Final = 3
+"""Seconds to wait for a new connection, and for a free one from the pool."""
+
+
+@asynccontextmanager
+async def translate_errors() -> AsyncIterator[None]:
+    """Turn "the database cannot be reached" into :class:`UnavailableError`.
+
+    Connection failures, pool time-outs and server shutdowns are
+    ``OperationalError``s; a connection lost mid-statement may surface as an
+    ``InterfaceError``. Everything else propagates unchanged.
+    """
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        raise UnavailableError from exc
+
+
+@attrs.frozen
+class PostgresRepositories:
+    """The repositories of one unit of work, on one connection."""
+
+    users: PostgresUserRepository
+    sessions: PostgresSessionStore
+
+    @classmethod
+    def on(cls, conn: psycopg.AsyncConnection[TupleRow]) -> PostgresRepositories:
+        """Return repositories that run their statements on *conn*."""
+        return cls(PostgresUserRepository(conn), PostgresSessionStore(conn))
+
+
+class PostgresUnitOfWork:
+    """Scopes over pooled connections: a transaction, or single statements."""
+
+    def __init__(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]) -> None:
+        """Borrow connections from *pool*."""
+        self._pool = pool
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[PostgresRepositories]:
+        """Run one transaction on one connection: commit at the end, roll back on error."""
+        async with translate_errors(), self._pool.connection() as conn, conn.transaction():
+            yield PostgresRepositories.on(conn)
+
+    @asynccontextmanager
+    async def standalone(self) -> AsyncIterator[PostgresRepositories]:
+        """Lend one connection in autocommit mode: each statement is its own transaction."""
+        async with translate_errors(), self._pool.connection() as conn:
+            yield PostgresRepositories.on(conn)
+
+
+class PostgresDatabase:
+    """One connection pool per process, opened and closed by its owner."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        """Prepare (but do not open) a pool of *min_size* to *max_size* connections to *url*."""
+        self.url = url
+        self.pool: AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]] = AsyncConnectionPool(
+            url,
+            open=False,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=CONNECT_TIMEOUT,
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+            name="usermgmt",
+        )
+        self.uow = PostgresUnitOfWork(self.pool)
+
+    async def open(self) -> None:
+        """Open the pool; it connects in the background, so an outage does not stop start-up."""
+        await self.pool.open(wait=False)
+
+    async def close(self) -> None:
+        """Close the pool and every connection in it."""
+        await self.pool.close()
+
+    async def ping(self, timeout: float = CONNECT_TIMEOUT) -> bool:  # noqa: ASYNC109 - bounds pool wait and query alike
+        """Return whether the database answers a query within *timeout* seconds.
+
+        After a failure the pool's idle connections are checked and the broken
+        ones dropped, so that service resumes as soon as the database is back.
+        """
+        with anyio.move_on_after(timeout):
+            try:
+                async with self.pool.connection(timeout=timeout) as conn:
+                    await conn.execute("SELECT 1")
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                await self.pool.check()
+                return False
+            return True
+        return False

@@ -1,0 +1,185 @@
+"""Numbered plain-SQL migrations, applied once each, under an advisory lock."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Final
+
+import attrs
+import psycopg
+from psycopg.rows import TupleRow
+
+from usermgmt.domain.errors import MigrationError, UnavailableError
+
+# An arbitrary constant: the key of the advisory lock that migrating processes queue on.
+_LOCK_KEY: Final = 0x75736572_6D676D74  # "usermgmt"
+_FILE_NAME: Final = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
+_CREATE_TABLE: Final = """
+    CREATE TABLE IF NOT EXISTS usermgmt_migrations (
+        version    integer     PRIMARY KEY,
+        name       text        NOT NULL,
+        checksum   text        NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+    )
+"""
+_SELECT_APPLIED: Final = "SELECT version, name, checksum, applied_at FROM usermgmt_migrations"
+_RECORD: Final = """
+    INSERT INTO usermgmt_migrations (version, name, checksum)
+    VALUES (%(version)s, %(name)s, %(checksum)s)
+"""
+
+
+@attrs.frozen(kw_only=True)
+class MigrationFile:
+    """One migration script as shipped."""
+
+    version: int
+    name: str
+    sql: str = attrs.field(repr=False)
+
+    @property
+    def checksum(self) -> str:
+        """The SHA-256 of the script: an applied script must never change."""
+        return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
+
+
+@attrs.frozen(kw_only=True)
+class MigrationState:
+    """A migration and when it was applied (``None``: pending)."""
+
+    version: int
+    name: str
+    applied_at: datetime | None
+
+
+def bundled_migrations() -> list[MigrationFile]:
+    """Return the migrations shipped with the package, in order.
+
+    Installed packages carry them in ``usermgmt/sql``; a source checkout has
+    them in the repository's top-level ``sql/``.
+    """
+    shipped = resources.files("usermgmt") / "sql"
+    source = Path(__file__).resolve().parents[4] / "sql"
+    folder: Traversable = shipped if shipped.is_dir() else source
+    return read_migrations(folder.iterdir())
+
+
+def read_migrations(entries: Iterable[Traversable]) -> list[MigrationFile]:
+    """Return the migration files among *entries*, sorted by version.
+
+    Raises:
+        MigrationError: two files share a version number.
+    """
+    found: dict[int, MigrationFile] = {}
+    for entry in entries:
+        match = _FILE_NAME.match(entry.name)
+        if match is None:
+            continue
+        version = int(match["version"])
+        if version in found:
+            raise MigrationError(f"two migrations are numbered {version:04d}")
+        found[version] = MigrationFile(
+            version=version, name=match["name"], sql=entry.read_text(encoding="utf-8")
+        )
+    return [found[v] for v in sorted(found)]
+
+
+class Migrator:
+    """Brings a database's schema up to date; safe when several processes start at once."""
+
+    def __init__(self, url: str, migrations: list[MigrationFile] | None = None) -> None:
+        """Migrate the database at *url* with *migrations* (default: the bundled ones)."""
+        self._url = url
+        self._migrations = bundled_migrations() if migrations is None else migrations
+
+    async def _connect(self) -> psycopg.AsyncConnection[TupleRow]:
+        try:
+            return await psycopg.AsyncConnection.connect(
+                self._url, autocommit=True, connect_timeout=10
+            )
+        except psycopg.OperationalError as exc:
+            raise UnavailableError from exc
+
+    async def status(self) -> list[MigrationState]:
+        """Return every known migration with its state, checking applied ones are unchanged.
+
+        Raises:
+            MigrationError: an applied migration was edited, or is unknown to this version.
+            UnavailableError: the database cannot be reached.
+        """
+        conn = await self._connect()
+        async with conn:
+            applied = await self._applied(conn)
+        return [
+            MigrationState(version=m.version, name=m.name, applied_at=applied.get(m.version))
+            for m in self._migrations
+        ]
+
+    async def migrate(self) -> list[MigrationState]:
+        """Apply every pending migration, each in its own transaction; return those applied.
+
+        Other processes migrating the same database wait on an advisory lock and
+        then find nothing left to do.
+
+        Raises:
+            MigrationError: an applied migration was edited, or is unknown to this version.
+            UnavailableError: the database cannot be reached.
+        """
+        conn = await self._connect()
+        done: list[MigrationState] = []
+        async with conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+            try:
+                await conn.execute(_CREATE_TABLE)
+                applied = await self._applied(conn)
+                for migration in self._migrations:
+                    if migration.version in applied:
+                        continue
+                    async with conn.transaction():
+                        # bytes: a script read from a file, sent whole with no parameters
+                        await conn.execute(migration.sql.encode("utf-8"))
+                        await conn.execute(
+                            _RECORD,
+                            {
+                                "version": migration.version,
+                                "name": migration.name,
+                                "checksum": migration.checksum,
+                            },
+                        )
+                    done.append(
+                        MigrationState(
+                            version=migration.version, name=migration.name, applied_at=None
+                        )
+                    )
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+        return done
+
+    async def _applied(self, conn: psycopg.AsyncConnection[TupleRow]) -> dict[int, datetime]:
+        exists = await conn.execute("SELECT to_regclass('usermgmt_migrations') IS NOT NULL")
+        row = await exists.fetchone()
+        if row is None or not row[0]:
+            return {}
+        cur = await conn.execute(_SELECT_APPLIED)
+        known = {m.version: m for m in self._migrations}
+        applied: dict[int, datetime] = {}
+        for version, name, checksum, applied_at in await cur.fetchall():
+            migration = known.get(version)
+            if migration is None:
+                raise MigrationError(
+                    f"the database has migration {version:04d}_{name}, which this version of "
+                    "usermgmt does not know: upgrade usermgmt"
+                )
+            if migration.checksum != checksum:
+                raise MigrationError(
+                    f"migration {version:04d}_{name} was edited after it was applied; "
+                    "restore the original file and add a new migration instead"
+                )
+            applied[version] = applied_at
+        return applied

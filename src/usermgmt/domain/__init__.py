@@ -1,0 +1,1 @@
+"""The domain: entities, value objects, policies and use cases, free of I/O."""

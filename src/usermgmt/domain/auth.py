@@ -1,0 +1,248 @@
+"""Use cases of signing in and out: login, refresh, logout, token validation."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import attrs
+
+from usermgmt.domain.errors import (
+    InvalidCredentialsError,
+    InvalidTokenError,
+    LoginThrottledError,
+    RefreshTokenReusedError,
+    ValidationError,
+    ValueTooLongError,
+)
+from usermgmt.domain.model import (
+    AccessClaims,
+    Email,
+    Principal,
+    RefreshToken,
+    Session,
+    TokenPair,
+    User,
+    hash_refresh_token,
+)
+from usermgmt.domain.policy import (
+    PASSWORD_MAX_LENGTH,
+    LoginThrottlePolicy,
+    normalize_password,
+)
+from usermgmt.ports import (
+    Clock,
+    IdGenerator,
+    LoginAttemptStore,
+    PasswordHasher,
+    TokenCodec,
+    UnitOfWork,
+)
+
+
+@attrs.frozen(kw_only=True)
+class SessionPolicy:
+    """How long tokens live, and how long a spent refresh token is forgiven."""
+
+    access_token_ttl: timedelta = timedelta(minutes=15)
+    refresh_token_ttl: timedelta = timedelta(days=30)
+    """The absolute lifetime of a session: refreshing does not extend it."""
+    reuse_grace: timedelta = timedelta(seconds=10)
+    """A spent refresh token presented this soon after its rotation is refused
+    without revoking the session (two tabs refreshing at once); zero turns it off."""
+
+
+@attrs.frozen
+class TokenIssuer:
+    """Mints the token pair for a live session: shared by login and refresh."""
+
+    _codec: TokenCodec
+    _ids: IdGenerator
+    _policy: SessionPolicy
+
+    def issue(self, user: User, session: Session, now: datetime) -> tuple[TokenPair, RefreshToken]:
+        """Return the client's tokens and the stored form of the new refresh token."""
+        secret = self._ids.new_secret()
+        claims = AccessClaims(
+            subject=user.id,
+            session_id=session.id,
+            token_id=self._ids.new_token_id(),
+            role=user.role,
+            issued_at=now,
+            expires_at=now + self._policy.access_token_ttl,
+        )
+        pair = TokenPair(
+            access_token=self._codec.encode(claims),
+            refresh_token=secret,
+            expires_in=int(self._policy.access_token_ttl.total_seconds()),
+        )
+        stored = RefreshToken(
+            token_hash=hash_refresh_token(secret), session_id=session.id, issued_at=now
+        )
+        return pair, stored
+
+
+@attrs.frozen
+class Authenticate:
+    """Exchange an email and password for a new session's tokens.
+
+    Every failure (unknown email, wrong password, deleted or deactivated user)
+    costs one password verification and ends in the same error, so neither the
+    answer nor its timing tells whether an account exists.
+    """
+
+    _uow: UnitOfWork
+    _attempts: LoginAttemptStore
+    _hasher: PasswordHasher
+    _issuer: TokenIssuer
+    _throttle: LoginThrottlePolicy
+    _sessions: SessionPolicy
+    _clock: Clock
+    _ids: IdGenerator
+
+    async def __call__(self, email: str, password: str, *, client: str = "") -> TokenPair:
+        """Sign in from *client* (an IP address, or ``""`` when there is none).
+
+        Raises:
+            LoginThrottledError: too many recent failures for this account.
+            InvalidCredentialsError: the email and password do not name an
+                account that may sign in.
+            ValueTooLongError: the password is longer than any valid one.
+        """
+        if len(password) > PASSWORD_MAX_LENGTH:
+            raise ValueTooLongError("password", f"must be at most {PASSWORD_MAX_LENGTH} characters")
+        try:
+            address: Email | None = Email.parse(email)
+        except ValidationError:
+            address = None  # cannot be an account: fail exactly like an unknown one
+        keys = self._throttle.keys(address.value if address else email.strip().lower(), client)
+        now = self._clock.now()
+        pair_record, account_record = await self._attempts.get(keys)
+        wait = self._throttle.retry_after(pair_record, account_record, now)
+        if wait is not None:
+            raise LoginThrottledError(wait)
+
+        user = None
+        if address is not None:
+            async with self._uow.standalone() as repos:
+                user = await repos.users.get_by_email(address)
+        candidate = normalize_password(password)
+        verified = await self._hasher.verify(candidate, user.password_hash if user else None)
+        if user is None or not verified or not user.can_sign_in:
+            await self._attempts.record_failure(
+                keys, now, stale_before=now - self._throttle.forget_after
+            )
+            raise InvalidCredentialsError
+
+        if pair_record is not None or account_record is not None:
+            await self._attempts.clear(keys)
+        if self._hasher.needs_rehash(user.password_hash):
+            upgraded = await self._hasher.hash(candidate)
+            async with self._uow.standalone() as repos:
+                await repos.users.replace_password_hash(user.id, user.password_hash, upgraded)
+        return await self._start_session(user)
+
+    async def _start_session(self, user: User) -> TokenPair:
+        now = self._clock.now()
+        session = Session.start(
+            id=self._ids.new_session_id(),
+            user_id=user.id,
+            now=now,
+            lifetime=self._sessions.refresh_token_ttl,
+        )
+        tokens, stored = self._issuer.issue(user, session, now)
+        async with self._uow() as tx:
+            await tx.sessions.add(session, stored)
+        return tokens
+
+
+@attrs.frozen
+class RefreshSession:
+    """Exchange a refresh token for a new pair; the presented token is spent.
+
+    A spent token presented again means two parties hold it: outside the grace
+    window the whole session is revoked (RFC 9700 reuse detection).
+    """
+
+    _uow: UnitOfWork
+    _issuer: TokenIssuer
+    _policy: SessionPolicy
+    _clock: Clock
+
+    async def __call__(self, refresh_token: str) -> TokenPair:
+        """Rotate *refresh_token*.
+
+        Raises:
+            RefreshTokenReusedError: the token was already spent.
+            InvalidTokenError: the token is unknown, or its session or user is
+                no longer live.
+        """
+        digest = hash_refresh_token(refresh_token)
+        now = self._clock.now()
+        reuse: RefreshTokenReusedError | None = None
+        async with self._uow() as tx:
+            outcome = await tx.sessions.spend(digest, now)
+            if outcome is None:
+                raise InvalidTokenError
+            session = await tx.sessions.get(outcome.token.session_id)
+            if session is None or not session.is_live(now):
+                raise InvalidTokenError
+            if not outcome.spent_now:
+                spent_at = outcome.token.spent_at or now
+                forgiven = now - spent_at <= self._policy.reuse_grace
+                if not forgiven:
+                    await tx.sessions.revoke(session.id, now)
+                reuse = RefreshTokenReusedError(session_revoked=not forgiven)
+            else:
+                user = await tx.users.get(session.user_id)
+                if user is None or not user.can_sign_in:
+                    raise InvalidTokenError
+                tokens, stored = self._issuer.issue(user, session, now)
+                await tx.sessions.add_token(stored)
+        if reuse is not None:
+            raise reuse  # after the block, so that the revocation commits
+        return tokens
+
+
+@attrs.frozen
+class ValidateAccessToken:
+    """Turn an access token into the caller.
+
+    Signature and claims are checked in-process; then the session's and the
+    user's liveness, with the current role, come from one round trip.
+    """
+
+    _uow: UnitOfWork
+    _codec: TokenCodec
+    _clock: Clock
+
+    async def __call__(self, token: str) -> Principal:
+        """Return who presents *token*.
+
+        Raises:
+            InvalidTokenError: the token is bad, expired or its session has ended.
+        """
+        claims = self._codec.decode(token)
+        async with self._uow.standalone() as repos:
+            user = await repos.sessions.live_user(
+                claims.session_id, claims.subject, self._clock.now()
+            )
+        if user is None:
+            raise InvalidTokenError
+        return Principal(user=user, session_id=claims.session_id)
+
+
+@attrs.frozen
+class Logout:
+    """End the caller's session, or every session of the caller."""
+
+    _uow: UnitOfWork
+    _clock: Clock
+
+    async def __call__(self, principal: Principal, *, all_sessions: bool = False) -> None:
+        """Revoke *principal*'s session (or all of the user's); effective on the next request."""
+        now = self._clock.now()
+        async with self._uow.standalone() as repos:
+            if all_sessions:
+                await repos.sessions.revoke_all(principal.user.id, now)
+            else:
+                await repos.sessions.revoke(principal.session_id, now)

@@ -1,0 +1,251 @@
+"""The domain's errors: one small hierarchy that every face maps in one place.
+
+Each face (HTTP, CLI) maps the *category* classes below (``NotFoundError``,
+``ConflictError``, ...) to its own vocabulary; the leaves say exactly what went
+wrong and carry the data a caller needs to act on it.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.define
+class UserMgmtError(Exception):
+    """The root of every error usermgmt raises on purpose."""
+
+    def __str__(self) -> str:
+        """Return the human-readable explanation."""
+        return self.message
+
+    @property
+    def message(self) -> str:
+        """A one-line explanation, safe to show to the client."""
+        return "The request could not be completed."
+
+
+# --- 422: input refused ---------------------------------------------------------------------
+
+
+@attrs.define
+class ValidationError(UserMgmtError):
+    """Input that parses but is refused; *field* names what was wrong."""
+
+    field: str
+    reason: str
+
+    @property
+    def message(self) -> str:
+        """Explain which field was refused and why."""
+        return f"{self.field}: {self.reason}"
+
+
+@attrs.define
+class InvalidEmailError(ValidationError):
+    """The email address is not a valid address."""
+
+
+@attrs.define
+class WeakPasswordError(ValidationError):
+    """The password breaks the password policy (too short, too long, common, ...)."""
+
+
+@attrs.define
+class ValueTooLongError(ValidationError):
+    """A text value is longer than its limit."""
+
+
+@attrs.define
+class InvalidCursorError(ValidationError):
+    """A listing cursor is not one that usermgmt handed out."""
+
+
+@attrs.define
+class InvalidPageError(ValidationError):
+    """A page number or page size is out of range."""
+
+
+@attrs.define
+class CurrentPasswordRequiredError(ValidationError):
+    """Changing one's own password requires the current password."""
+
+
+# --- 401: who are you? -----------------------------------------------------------------------
+
+
+@attrs.define
+class AuthenticationError(UserMgmtError):
+    """The caller could not be authenticated."""
+
+    @property
+    def message(self) -> str:
+        """Explain the failure without saying which check failed."""
+        return "Authentication failed."
+
+
+@attrs.define
+class InvalidCredentialsError(AuthenticationError):
+    """Wrong email or password; deliberately silent about which."""
+
+    @property
+    def message(self) -> str:
+        """One message for unknown email, wrong password, deleted or inactive user."""
+        return "Invalid email or password."
+
+
+@attrs.define
+class InvalidTokenError(AuthenticationError):
+    """A token is malformed, forged, expired, or its session has ended."""
+
+    @property
+    def message(self) -> str:
+        """One message for every kind of bad token."""
+        return "The token is invalid, expired or revoked."
+
+
+@attrs.define
+class RefreshTokenReusedError(InvalidTokenError):
+    """A spent refresh token came back; *session_revoked* says whether the session died.
+
+    Outside the grace window this is treated as theft and the whole session is
+    revoked; inside it (a second tab refreshing at the same moment) the session lives.
+    """
+
+    session_revoked: bool
+
+
+# --- 403: you may not ------------------------------------------------------------------------
+
+
+@attrs.define
+class PermissionDeniedError(UserMgmtError):
+    """The caller is authenticated but not allowed to do this."""
+
+    action: str
+
+    @property
+    def message(self) -> str:
+        """Name the refused action."""
+        return f"Not allowed to {self.action}."
+
+
+@attrs.define
+class WrongPasswordError(PermissionDeniedError):
+    """The current password given to authorise a change is wrong."""
+
+    action: str = "change the password: the current password is wrong"
+
+
+# --- 404 ------------------------------------------------------------------------------------
+
+
+@attrs.define
+class NotFoundError(UserMgmtError):
+    """The named thing does not exist (or was deleted)."""
+
+
+@attrs.define
+class UserNotFoundError(NotFoundError):
+    """No live user has this id or email."""
+
+    reference: str
+
+    @property
+    def message(self) -> str:
+        """Name the user that was looked for."""
+        return f"No user {self.reference}."
+
+
+# --- 409 ------------------------------------------------------------------------------------
+
+
+@attrs.define
+class ConflictError(UserMgmtError):
+    """The request conflicts with the current state."""
+
+
+@attrs.define
+class EmailTakenError(ConflictError):
+    """Another live user already has this email (compared case-insensitively)."""
+
+    email: str
+
+    @property
+    def message(self) -> str:
+        """Name the taken address."""
+        return f"The email {self.email} is already registered."
+
+
+@attrs.define
+class LastAdminError(ConflictError):
+    """The change would leave no active administrator."""
+
+    @property
+    def message(self) -> str:
+        """Explain why the change is refused."""
+        return "The last active administrator cannot be demoted, deactivated or deleted."
+
+
+@attrs.define
+class UserNotDeletedError(ConflictError):
+    """Restore was asked for a user that is not deleted."""
+
+    reference: str
+
+    @property
+    def message(self) -> str:
+        """Name the user."""
+        return f"User {self.reference} is not deleted."
+
+
+# --- 429 ------------------------------------------------------------------------------------
+
+
+@attrs.define
+class LoginThrottledError(UserMgmtError):
+    """Too many failed logins; try again in *retry_after* seconds."""
+
+    retry_after: int
+
+    @property
+    def message(self) -> str:
+        """Say when to try again."""
+        unit = "second" if self.retry_after == 1 else "seconds"
+        return f"Too many failed logins. Try again in {self.retry_after} {unit}."
+
+
+# --- 503, and operator errors -----------------------------------------------------------
+
+
+@attrs.define
+class UnavailableError(UserMgmtError):
+    """A backing service (the database) cannot be reached right now."""
+
+    @property
+    def message(self) -> str:
+        """Say that the outage is temporary."""
+        return "The database is unavailable; try again shortly."
+
+
+@attrs.define
+class ConfigurationError(UserMgmtError):
+    """The service is configured in a way it refuses to run with."""
+
+    detail: str
+
+    @property
+    def message(self) -> str:
+        """Say what to fix."""
+        return self.detail
+
+
+@attrs.define
+class MigrationError(UserMgmtError):
+    """The database schema cannot be brought up to date safely."""
+
+    detail: str
+
+    @property
+    def message(self) -> str:
+        """Say what is wrong with the migrations."""
+        return self.detail

@@ -1,0 +1,279 @@
+"""Entities and value objects: users, sessions, tokens, pages.
+
+Plain synchronous code with no I/O: time and ids are passed in.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import unicodedata
+from datetime import datetime, timedelta
+from typing import Final, NewType
+from uuid import UUID
+
+import attrs
+import email_validator
+
+from usermgmt.domain.errors import InvalidEmailError, ValueTooLongError
+
+UserId = NewType("UserId", UUID)
+SessionId = NewType("SessionId", UUID)
+TokenId = NewType("TokenId", UUID)
+
+EMAIL_MAX_LENGTH: Final = 254
+NAME_MAX_LENGTH: Final = 200
+
+
+class Role(enum.StrEnum):
+    """What a user may do beyond managing their own account."""
+
+    USER = "user"
+    ADMIN = "admin"
+
+
+@attrs.frozen
+class Email:
+    """A normalized email address; only this form is compared or stored.
+
+    The whole address is lowercased after email-validator's normalization, so
+    equality of two ``Email`` values is the service's notion of "same account".
+    """
+
+    value: str
+
+    @classmethod
+    def parse(cls, raw: str) -> Email:
+        """Validate and normalize *raw*.
+
+        Raises:
+            InvalidEmailError: *raw* is not a syntactically valid address.
+            ValueTooLongError: *raw* is longer than 254 characters.
+        """
+        candidate = raw.strip()
+        if len(candidate) > EMAIL_MAX_LENGTH:
+            raise ValueTooLongError("email", f"must be at most {EMAIL_MAX_LENGTH} characters")
+        try:
+            checked = email_validator.validate_email(
+                candidate, check_deliverability=False, allow_smtputf8=True
+            )
+        except email_validator.EmailNotValidError as exc:
+            raise InvalidEmailError("email", str(exc)) from None
+        return cls(checked.normalized.lower())
+
+    def __str__(self) -> str:
+        """Return the address itself."""
+        return self.value
+
+
+def clean_name(raw: str) -> str:
+    """Return *raw* as a display name: NFC-normalized and trimmed.
+
+    Raises:
+        ValueTooLongError: the name is longer than 200 characters.
+    """
+    name = unicodedata.normalize("NFC", raw).strip()
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValueTooLongError("name", f"must be at most {NAME_MAX_LENGTH} characters")
+    return name
+
+
+@attrs.frozen(kw_only=True)
+class User:
+    """A person who can sign in; changes return a new ``User``."""
+
+    id: UserId
+    email: Email
+    name: str
+    role: Role
+    is_active: bool
+    password_hash: str = attrs.field(repr=False)
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        id: UserId,
+        email: Email,
+        name: str,
+        password_hash: str,
+        now: datetime,
+        role: Role = Role.USER,
+    ) -> User:
+        """Create a new active user."""
+        return cls(
+            id=id,
+            email=email,
+            name=clean_name(name),
+            role=role,
+            is_active=True,
+            password_hash=password_hash,
+            created_at=now,
+            updated_at=now,
+        )
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether this user holds the admin role."""
+        return self.role is Role.ADMIN
+
+    @property
+    def is_deleted(self) -> bool:
+        """Whether this user has been soft-deleted."""
+        return self.deleted_at is not None
+
+    @property
+    def can_sign_in(self) -> bool:
+        """Whether this account may authenticate at all."""
+        return self.is_active and not self.is_deleted
+
+    @property
+    def is_active_admin(self) -> bool:
+        """Whether this user counts towards the "at least one admin" rule."""
+        return self.is_admin and self.can_sign_in
+
+    def changed(
+        self,
+        *,
+        now: datetime,
+        name: str | None = None,
+        email: Email | None = None,
+        role: Role | None = None,
+        is_active: bool | None = None,
+        password_hash: str | None = None,
+    ) -> User:
+        """Return this user with the given fields replaced (``None`` keeps a field)."""
+        return attrs.evolve(
+            self,
+            name=self.name if name is None else clean_name(name),
+            email=self.email if email is None else email,
+            role=self.role if role is None else role,
+            is_active=self.is_active if is_active is None else is_active,
+            password_hash=self.password_hash if password_hash is None else password_hash,
+            updated_at=now,
+        )
+
+    def deleted(self, now: datetime) -> User:
+        """Return this user soft-deleted at *now*."""
+        return attrs.evolve(self, deleted_at=now, updated_at=now)
+
+    def restored(self, now: datetime) -> User:
+        """Return this user no longer deleted."""
+        return attrs.evolve(self, deleted_at=None, updated_at=now)
+
+
+@attrs.frozen(kw_only=True)
+class Session:
+    """One sign-in: lives until it expires (absolute lifetime) or is revoked."""
+
+    id: SessionId
+    user_id: UserId
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+    @classmethod
+    def start(
+        cls, *, id: SessionId, user_id: UserId, now: datetime, lifetime: timedelta
+    ) -> Session:
+        """Begin a session at *now* that ends at the latest after *lifetime*."""
+        return cls(id=id, user_id=user_id, created_at=now, expires_at=now + lifetime)
+
+    def is_live(self, now: datetime) -> bool:
+        """Whether tokens of this session may still be honoured at *now*."""
+        return self.revoked_at is None and now < self.expires_at
+
+
+def hash_refresh_token(token: str) -> bytes:
+    """Return the digest under which a refresh token is stored (never the token itself).
+
+    SHA-256 suffices: the token is 256 random bits, so no slow hash is needed
+    to resist guessing, and a database leak cannot be replayed.
+    """
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+@attrs.frozen(kw_only=True)
+class RefreshToken:
+    """The stored form of one refresh token of a session."""
+
+    token_hash: bytes = attrs.field(repr=False)
+    session_id: SessionId
+    issued_at: datetime
+    spent_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SpendOutcome:
+    """What presenting a refresh token found: the token and whether this call spent it."""
+
+    token: RefreshToken
+    spent_now: bool
+
+
+@attrs.frozen(kw_only=True)
+class AccessClaims:
+    """What an access token asserts; the codec adds issuer and audience."""
+
+    subject: UserId
+    session_id: SessionId
+    token_id: TokenId
+    role: Role
+    issued_at: datetime
+    expires_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class TokenPair:
+    """What a successful login or refresh hands to the client."""
+
+    access_token: str = attrs.field(repr=False)
+    refresh_token: str = attrs.field(repr=False)
+    expires_in: int
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+
+
+@attrs.frozen(kw_only=True)
+class Principal:
+    """An authenticated caller: a live user in a live session, read fresh from storage."""
+
+    user: User
+    session_id: SessionId
+
+
+@attrs.frozen
+class SystemActor:
+    """The operator (CLI, scripts): may do anything the rules allow any admin."""
+
+
+SYSTEM: Final = SystemActor()
+"""The actor for operator tools and trusted scripts."""
+
+Actor = Principal | SystemActor
+"""Who is asking: decides what a use case allows."""
+
+
+@attrs.frozen(kw_only=True)
+class UserPage:
+    """One numbered page of users, with the total among the listed kind."""
+
+    items: tuple[User, ...]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """The number of pages at this page size."""
+        return -(-self.total // self.per_page)
+
+
+@attrs.frozen(kw_only=True)
+class UserSlice:
+    """One cursor page of users; *next_cursor* is ``None`` after the last."""
+
+    items: tuple[User, ...]
+    next_cursor: str | None

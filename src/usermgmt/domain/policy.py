@@ -1,0 +1,231 @@
+"""Rules that decide: the password policy, login throttling, and who may do what."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import math
+import struct
+import unicodedata
+from collections.abc import Container
+from datetime import UTC, datetime, timedelta
+from typing import Final
+from uuid import UUID
+
+import attrs
+
+from usermgmt.domain.errors import (
+    InvalidCursorError,
+    PermissionDeniedError,
+    WeakPasswordError,
+)
+from usermgmt.domain.model import (
+    SYSTEM,
+    Actor,
+    Email,
+    Principal,
+    UserId,
+)
+
+PASSWORD_MAX_LENGTH: Final = 1024
+SERVICE_NAME: Final = "usermgmt"
+
+
+def normalize_password(raw: str) -> str:
+    """Return the form of *raw* that is checked and hashed (NFKC, per NIST SP 800-63B).
+
+    The same password typed in another Unicode normal form therefore verifies.
+    """
+    return unicodedata.normalize("NFKC", raw)
+
+
+@attrs.frozen(kw_only=True)
+class PasswordPolicy:
+    """NIST SP 800-63B: long enough, bounded, not common, no composition rules."""
+
+    min_length: int = 8
+    max_length: int = PASSWORD_MAX_LENGTH
+    common: Container[str] = attrs.field(default=frozenset(), repr=False)
+    """Lowercase passwords refused as common or breached."""
+
+    def accept(self, password: str, email: Email) -> str:
+        """Return the normalized *password* if the policy allows it for *email*.
+
+        Length is counted in code points of the NFKC form; the bound on the raw
+        form is checked first so that an oversized value costs nothing more.
+
+        Raises:
+            WeakPasswordError: with the reason the password was refused.
+        """
+        too_long = f"must be at most {self.max_length} characters"
+        if len(password) > self.max_length:
+            raise WeakPasswordError("password", too_long)
+        normalized = normalize_password(password)
+        if len(normalized) > self.max_length:
+            raise WeakPasswordError("password", too_long)
+        if len(normalized) < self.min_length:
+            raise WeakPasswordError("password", f"must be at least {self.min_length} characters")
+        folded = normalized.casefold()
+        local_part = email.value.rsplit("@", 1)[0]
+        if folded in {email.value.casefold(), local_part.casefold(), SERVICE_NAME}:
+            raise WeakPasswordError("password", "must not be the email address or the service name")
+        if folded in self.common:
+            raise WeakPasswordError(
+                "password", "is too common: it appears in lists of breached passwords"
+            )
+        return normalized
+
+
+@attrs.frozen(kw_only=True)
+class FailureRecord:
+    """Consecutive failed logins counted under one throttle key."""
+
+    failures: int
+    last_failure_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class ThrottleKeys:
+    """The two counters a login attempt touches."""
+
+    pair: str
+    """This account from this client."""
+    account: str
+    """This account from every client."""
+
+
+@attrs.frozen(kw_only=True)
+class LoginThrottlePolicy:
+    """Exponential back-off after consecutive failures, per client and per account.
+
+    Once *per_client* failures pile up for one (account, client) pair, that pair
+    waits ``base_delay * 2**(failures - per_client)`` (capped at *max_delay*)
+    after each further failure. The looser *per_account* ceiling applies the same
+    back-off to every client, so guessing spread across many clients is bounded
+    too, while one client alone cannot reach it quickly enough to lock the owner
+    out. Locks expire by themselves; a success clears both counters, and so does
+    a day without failures. A threshold of 0 disables that counter.
+    """
+
+    per_client: int = 5
+    per_account: int = 100
+    base_delay: timedelta = timedelta(seconds=1)
+    max_delay: timedelta = timedelta(minutes=15)
+    forget_after: timedelta = timedelta(hours=24)
+    """A counter with no failure for this long starts again from zero."""
+
+    @staticmethod
+    def keys(email_key: str, client: str) -> ThrottleKeys:
+        """Return the counters for *email_key* attempted from *client*.
+
+        Unknown emails get counters exactly like known ones, so a 429 never
+        reveals that an account exists.
+        """
+
+        def digest(*parts: str) -> str:  # stored counters reveal no addresses
+            return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+        return ThrottleKeys(
+            pair=digest("pair", email_key, client), account=digest("account", email_key)
+        )
+
+    def retry_after(
+        self, pair: FailureRecord | None, account: FailureRecord | None, now: datetime
+    ) -> int | None:
+        """Return the seconds to wait before the next attempt, or ``None`` if allowed now."""
+        waits = [
+            self._wait(record, threshold, now)
+            for record, threshold in ((pair, self.per_client), (account, self.per_account))
+        ]
+        return max((w for w in waits if w is not None), default=None)
+
+    def _wait(self, record: FailureRecord | None, threshold: int, now: datetime) -> int | None:
+        if record is None or threshold <= 0 or record.failures < threshold:
+            return None
+        if record.last_failure_at < now - self.forget_after:
+            return None
+        exponent = min(record.failures - threshold, 32)  # 2**32 s dwarfs any sane cap
+        lock = min(self.base_delay * (2**exponent), self.max_delay)
+        remaining = (record.last_failure_at + lock - now).total_seconds()
+        return math.ceil(remaining) if remaining > 0 else None
+
+
+# --- who may do what -----------------------------------------------------------------------
+
+
+def is_privileged(actor: Actor) -> bool:
+    """Whether *actor* has administrative rights (an admin, or the operator)."""
+    return actor is SYSTEM or (isinstance(actor, Principal) and actor.user.is_admin)
+
+
+def is_self(actor: Actor, user_id: UserId) -> bool:
+    """Whether *actor* is the user *user_id* acting on their own account."""
+    return isinstance(actor, Principal) and actor.user.id == user_id
+
+
+def require_admin(actor: Actor, action: str) -> None:
+    """Refuse *action* unless *actor* is privileged.
+
+    Raises:
+        PermissionDeniedError: *actor* is a plain user.
+    """
+    if not is_privileged(actor):
+        raise PermissionDeniedError(action)
+
+
+def require_self_or_admin(actor: Actor, user_id: UserId, action: str) -> None:
+    """Refuse *action* on *user_id* unless it is the actor's own account or the actor is privileged.
+
+    Checked before any lookup, so a plain user cannot probe which ids exist.
+
+    Raises:
+        PermissionDeniedError: a plain user named somebody else.
+    """
+    if not (is_self(actor, user_id) or is_privileged(actor)):
+        raise PermissionDeniedError(action)
+
+
+# --- opaque listing cursors ------------------------------------------------------------------
+
+_CURSOR_PREFIX: Final = "u1"
+_CURSOR_LAYOUT: Final = struct.Struct(">q16s")
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@attrs.frozen(kw_only=True)
+class ListPosition:
+    """Where a keyset walk stands: after the user created at *created_at* with *user_id*."""
+
+    created_at: datetime
+    user_id: UserId
+
+
+def encode_cursor(position: ListPosition) -> str:
+    """Return the opaque cursor for *position*."""
+    micros = (position.created_at - _EPOCH) // timedelta(microseconds=1)
+    raw = _CURSOR_LAYOUT.pack(micros, position.user_id.bytes)
+    return _CURSOR_PREFIX + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> ListPosition:
+    """Return the position a cursor from :func:`encode_cursor` stands for.
+
+    Raises:
+        InvalidCursorError: *cursor* was not made by :func:`encode_cursor`.
+    """
+    invalid = InvalidCursorError("cursor", "is not a cursor this service handed out")
+    if not cursor.startswith(_CURSOR_PREFIX) or len(cursor) != len(_CURSOR_PREFIX) + 32:
+        raise invalid
+    try:
+        raw = base64.urlsafe_b64decode(cursor[len(_CURSOR_PREFIX) :])
+        micros, id_bytes = _CURSOR_LAYOUT.unpack(raw)
+        position = ListPosition(
+            created_at=_EPOCH + timedelta(microseconds=micros),
+            user_id=UserId(UUID(bytes=id_bytes)),
+        )
+    except (binascii.Error, struct.error, ValueError, OverflowError):
+        raise invalid from None
+    if encode_cursor(position) != cursor:
+        raise invalid  # a non-canonical spelling of the same bytes
+    return position

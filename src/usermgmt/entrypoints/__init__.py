@@ -1,0 +1,1 @@
+"""The faces of usermgmt: the HTTP API and the admin CLI, both over the public API."""

@@ -1,0 +1,1 @@
+"""The ``usermgmt`` command line."""

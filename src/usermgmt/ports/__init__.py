@@ -1,0 +1,23 @@
+"""The ports: what the domain needs from the outside world, as ``typing.Protocol``s."""
+
+from usermgmt.ports.clock import Clock, IdGenerator
+from usermgmt.ports.repositories import (
+    LoginAttemptStore,
+    Repositories,
+    SessionStore,
+    UnitOfWork,
+    UserRepository,
+)
+from usermgmt.ports.security import PasswordHasher, TokenCodec
+
+__all__ = [
+    "Clock",
+    "IdGenerator",
+    "LoginAttemptStore",
+    "PasswordHasher",
+    "Repositories",
+    "SessionStore",
+    "TokenCodec",
+    "UnitOfWork",
+    "UserRepository",
+]

@@ -1,0 +1,186 @@
+"""Storage: users, sessions and login-failure counters, and the transactions around them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol
+
+from usermgmt.domain.model import (
+    Email,
+    RefreshToken,
+    Session,
+    SessionId,
+    SpendOutcome,
+    User,
+    UserId,
+)
+from usermgmt.domain.policy import FailureRecord, ListPosition, ThrottleKeys
+
+
+class UserRepository(Protocol):
+    """Users, live and soft-deleted."""
+
+    async def add(self, user: User) -> None:
+        """Store a new user.
+
+        Raises:
+            EmailTakenError: a live user already has this email.
+        """
+        ...
+
+    async def get(
+        self, user_id: UserId, *, include_deleted: bool = False, for_update: bool = False
+    ) -> User | None:
+        """Return the user with *user_id*, or ``None``.
+
+        *for_update* locks the row until the transaction ends.
+        """
+        ...
+
+    async def get_by_email(self, email: Email, *, include_deleted: bool = False) -> User | None:
+        """Return the live user with *email*, or ``None``.
+
+        With *include_deleted*, a deleted user is returned when no live user has
+        the email: the one deleted most recently.
+        """
+        ...
+
+    async def update(self, user: User) -> None:
+        """Replace the stored user that has ``user.id``.
+
+        Raises:
+            EmailTakenError: the new email, or a restored user's email, belongs
+                to another live user.
+        """
+        ...
+
+    async def replace_password_hash(self, user_id: UserId, old: str, new: str) -> bool:
+        """Swap *old* for *new* if *old* is still the stored hash; return whether it was."""
+        ...
+
+    async def count_active_admins(self, *, lock: bool = False) -> int:
+        """Return how many active, live admins there are.
+
+        *lock* holds their rows until the transaction ends, so that two
+        transactions cannot both remove "the other" last admin.
+        """
+        ...
+
+    async def count(self, *, include_deleted: bool = False) -> int:
+        """Return how many users there are, without scanning them."""
+        ...
+
+    async def page(
+        self, *, offset: int, limit: int, include_deleted: bool = False
+    ) -> Sequence[User]:
+        """Return up to *limit* users after skipping *offset*, oldest first."""
+        ...
+
+    async def after(
+        self, position: ListPosition | None, *, limit: int, include_deleted: bool = False
+    ) -> Sequence[User]:
+        """Return up to *limit* users created after *position* (``None``: start), oldest first."""
+        ...
+
+
+class SessionStore(Protocol):
+    """Sessions and the refresh tokens issued for them."""
+
+    async def add(self, session: Session, token: RefreshToken) -> None:
+        """Store a new session with its first refresh token."""
+        ...
+
+    async def get(self, session_id: SessionId) -> Session | None:
+        """Return the session with *session_id*, or ``None``."""
+        ...
+
+    async def spend(self, token_hash: bytes, now: datetime) -> SpendOutcome | None:
+        """Mark the refresh token *token_hash* spent at *now*, once.
+
+        Returns the token with ``spent_now`` true for the one caller that spent
+        it (concurrent callers are serialized), the already-spent token with
+        ``spent_now`` false for everyone else, and ``None`` for an unknown hash.
+        """
+        ...
+
+    async def add_token(self, token: RefreshToken) -> None:
+        """Store a further refresh token of an existing session."""
+        ...
+
+    async def revoke(self, session_id: SessionId, now: datetime) -> None:
+        """End one session at *now* (no effect if already ended)."""
+        ...
+
+    async def revoke_all(
+        self, user_id: UserId, now: datetime, *, keep: SessionId | None = None
+    ) -> int:
+        """End every live session of *user_id* but *keep*; return how many ended."""
+        ...
+
+    async def live_user(self, session_id: SessionId, user_id: UserId, now: datetime) -> User | None:
+        """Return the user if session *session_id* of *user_id* is live and the user may sign in.
+
+        One round trip: this is the cost of every authenticated request.
+        """
+        ...
+
+    async def purge(self, before: datetime) -> int:
+        """Delete sessions that expired or were revoked before *before*; return how many."""
+        ...
+
+
+class Repositories(Protocol):
+    """The repositories of one unit of work."""
+
+    @property
+    def users(self) -> UserRepository:
+        """The users."""
+        ...
+
+    @property
+    def sessions(self) -> SessionStore:
+        """The sessions."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """Opens the scopes in which repositories are used."""
+
+    def __call__(self) -> AbstractAsyncContextManager[Repositories]:
+        """Open one transaction: all of it commits when the block ends, or none of it."""
+        ...
+
+    def standalone(self) -> AbstractAsyncContextManager[Repositories]:
+        """Open a scope without a transaction: each call commits on its own.
+
+        For reads and single-statement writes, which need no transaction and
+        then cost a single round trip.
+        """
+        ...
+
+
+class LoginAttemptStore(Protocol):
+    """Counters of consecutive failed logins, shared by every instance."""
+
+    async def get(self, keys: ThrottleKeys) -> tuple[FailureRecord | None, FailureRecord | None]:
+        """Return the (pair, account) records, ``None`` where there are no failures."""
+        ...
+
+    async def record_failure(
+        self, keys: ThrottleKeys, now: datetime, *, stale_before: datetime
+    ) -> None:
+        """Count one more failure at *now* under both keys.
+
+        A counter whose last failure came before *stale_before* starts again from one.
+        """
+        ...
+
+    async def clear(self, keys: ThrottleKeys) -> None:
+        """Forget the failures under both keys (after a successful login)."""
+        ...
+
+    async def purge(self, before: datetime) -> int:
+        """Forget counters whose last failure came before *before*; return how many."""
+        ...

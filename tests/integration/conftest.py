@@ -1,0 +1,99 @@
+"""The integration tests' PostgreSQL: a fresh, migrated database for the whole run.
+
+Where the server comes from, in order:
+
+1. ``USERMGMT_TEST_DATABASE_URL``, any PostgreSQL >= 14 (CI points it at a local server);
+2. a testcontainers PostgreSQL, when a Docker engine answers;
+3. the embedded server (pgserver), in a temporary directory.
+
+Each run creates its own database on that server and drops it afterwards;
+every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import tempfile
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import conninfo, sql
+
+from usermgmt import Settings, UserManagement
+from usermgmt.adapters.postgres import Migrator
+
+_TABLES = sql.SQL("TRUNCATE users, sessions, refresh_tokens, login_failures CASCADE")
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # noqa: PLC0415 - only needed on this path
+
+        docker.from_env(timeout=2).ping()
+    except Exception:  # noqa: BLE001 - any failure means "no Docker here"
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _server_url() -> Iterator[str]:
+    """Yield the URL of a PostgreSQL server's maintenance database."""
+    configured = os.environ.get("USERMGMT_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    if _docker_answers():
+        try:
+            from testcontainers.community.postgres import PostgresContainer  # noqa: PLC0415
+        except ImportError:
+            from testcontainers.postgres import PostgresContainer  # noqa: PLC0415
+
+        with PostgresContainer("postgres:16-alpine", driver=None) as container:
+            yield container.get_connection_url()
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs, at import, without XDG_RUNTIME_DIR
+        import pgserver  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="usermgmt-test-pg-") as data:
+        server = pgserver.get_server(Path(data), cleanup_mode="stop")
+        yield server.get_uri("postgres")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """Yield the URL of a fresh, migrated database that lives for the whole test run."""
+    with _server_url() as server_url:
+        name = f"usermgmt_test_{os.getpid()}_{secrets.token_hex(4)}"
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        url = conninfo.make_conninfo(server_url, dbname=name)
+        try:
+            asyncio.run(Migrator(url).migrate())
+            yield url
+        finally:
+            with psycopg.connect(server_url, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+
+
+@pytest.fixture
+def empty_database(database_url: str) -> str:
+    """Return the test database's URL with every table emptied."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_TABLES)
+    return database_url
+
+
+@pytest.fixture
+async def service(empty_database: str, settings: Settings) -> AsyncIterator[UserManagement]:
+    """Yield an open service on the emptied test database."""
+    async with UserManagement.from_url(empty_database, settings) as um:
+        yield um
