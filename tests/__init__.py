@@ -1,0 +1,1 @@
+"""usermgmt's tests: unit (in memory), integration (PostgreSQL), shared contracts."""

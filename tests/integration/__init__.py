@@ -1,0 +1,1 @@
+"""Integration tests: real PostgreSQL, real HTTP stack, real CLI."""

@@ -1,0 +1,1 @@
+"""Unit tests: the real use cases on in-memory adapters."""

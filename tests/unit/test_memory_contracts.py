@@ -1,0 +1,29 @@
+"""The storage contracts, on the in-memory adapters."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.contracts import LoginAttemptStoreContract, SessionStoreContract, UserRepositoryContract
+from usermgmt.adapters.memory import InMemoryLoginAttemptStore, InMemoryUnitOfWork
+from usermgmt.ports import LoginAttemptStore, UnitOfWork
+
+pytestmark = pytest.mark.anyio
+
+
+class TestInMemoryUsers(UserRepositoryContract):
+    @pytest.fixture
+    def uow(self) -> UnitOfWork:
+        return InMemoryUnitOfWork()
+
+
+class TestInMemorySessions(SessionStoreContract):
+    @pytest.fixture
+    def uow(self) -> UnitOfWork:
+        return InMemoryUnitOfWork()
+
+
+class TestInMemoryLoginAttempts(LoginAttemptStoreContract):
+    @pytest.fixture
+    def attempts(self) -> LoginAttemptStore:
+        return InMemoryLoginAttemptStore()

@@ -1,0 +1,247 @@
+"""A stateful property test: random sequences of account and session operations.
+
+The machine keeps a simple model of who exists and which sessions live, drives
+the real service (in-memory adapters) with random operations, and after every
+step checks the service against the model: emails unique among live users,
+refresh tokens good exactly once (reuse kills the session), no token of an
+ended session validates, deleted and deactivated users cannot sign in, and
+page and cursor walks each visit every live user exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
+
+from usermgmt import (
+    SYSTEM,
+    BlockingUserManagement,
+    EmailTakenError,
+    InvalidCredentialsError,
+    InvalidTokenError,
+    RefreshTokenReusedError,
+    Settings,
+    UserId,
+    UserManagement,
+)
+
+NAMES = ["ann", "bob", "cid"]
+PASSWORDS = ["correct horse battery", "purple elephant sunrise"]
+
+
+@attrs.define
+class ModelUser:
+    """What the model knows of one account."""
+
+    id: UserId
+    email: str
+    password: str
+    active: bool = True
+    deleted: bool = False
+
+    @property
+    def can_sign_in(self) -> bool:
+        return self.active and not self.deleted
+
+
+@attrs.define
+class ModelSession:
+    """What the model knows of one session."""
+
+    user: ModelUser
+    access_token: str
+    refresh_token: str
+    spent: list[str] = attrs.Factory(list)
+    alive: bool = True
+
+
+class SessionLifecycle(RuleBasedStateMachine):
+    """Drives the service at random and compares it with the model."""
+
+    sessions = Bundle("sessions")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stack = ExitStack()
+        cheap = Settings(
+            argon2_time_cost=1,
+            argon2_memory_cost=8,
+            argon2_parallelism=1,
+            refresh_reuse_grace=0,  # every reuse is theft: deterministic
+            login_max_failures=0,  # throttling has its own tests
+            login_max_failures_per_account=0,
+        )
+        self.um: BlockingUserManagement = self._stack.enter_context(
+            UserManagement.in_memory(cheap).blocking()
+        )
+        self.users: list[ModelUser] = []
+        self.all_sessions: list[ModelSession] = []
+
+    def teardown(self) -> None:
+        self._stack.close()
+
+    def _live(self) -> Iterator[ModelUser]:
+        return (u for u in self.users if not u.deleted)
+
+    def _user(self, index: int) -> ModelUser | None:
+        return self.users[index % len(self.users)] if self.users else None
+
+    def _end_sessions(self, user: ModelUser, keep: ModelSession | None = None) -> None:
+        for session in self.all_sessions:
+            if session.user is user and session is not keep:
+                session.alive = False
+
+    @rule(name=st.sampled_from(NAMES), upper=st.booleans())
+    def register(self, name: str, upper: bool) -> None:
+        email = f"{name}@example.org"
+        taken = any(u.email == email for u in self._live())
+        try:
+            user = self.um.register_user(email.upper() if upper else email, PASSWORDS[0])
+        except EmailTakenError:
+            assert taken
+            return
+        assert not taken
+        self.users.append(ModelUser(id=user.id, email=email, password=PASSWORDS[0]))
+
+    @rule(target=sessions, index=st.integers(0, 20))
+    def login(self, index: int) -> ModelSession | None:
+        user = self._user(index)
+        if user is None:
+            return None
+        live_holder = next((u for u in self._live() if u.email == user.email), None)
+        try:
+            tokens = self.um.authenticate(user.email, user.password)
+        except InvalidCredentialsError:
+            assert (
+                live_holder is None
+                or not live_holder.can_sign_in
+                or live_holder.password != user.password
+            )
+            return None
+        assert live_holder is not None
+        assert live_holder.can_sign_in
+        session = ModelSession(live_holder, tokens.access_token, tokens.refresh_token)
+        self.all_sessions.append(session)
+        return session
+
+    @rule(session=sessions, replay=st.booleans())
+    def refresh(self, session: ModelSession | None, replay: bool) -> None:
+        if session is None:
+            return
+        if replay and session.spent:
+            with pytest.raises(InvalidTokenError) as caught:
+                self.um.refresh(session.spent[0])
+            if session.alive:
+                assert isinstance(caught.value, RefreshTokenReusedError)
+            session.alive = False
+            return
+        try:
+            tokens = self.um.refresh(session.refresh_token)
+        except InvalidTokenError:
+            assert not session.alive
+            return
+        assert session.alive
+        session.spent.append(session.refresh_token)
+        session.refresh_token = tokens.refresh_token
+        session.access_token = tokens.access_token
+
+    @rule(session=consumes(sessions), everywhere=st.booleans())
+    def logout(self, session: ModelSession | None, everywhere: bool) -> None:
+        if session is None or not session.alive:
+            return
+        self.um.logout(self.um.validate_access_token(session.access_token), all_sessions=everywhere)
+        if everywhere:
+            self._end_sessions(session.user)
+        session.alive = False
+
+    @rule(session=sessions)
+    def change_password(self, session: ModelSession | None) -> None:
+        if session is None or not session.alive:
+            return
+        me = self.um.validate_access_token(session.access_token)
+        new = PASSWORDS[1] if session.user.password == PASSWORDS[0] else PASSWORDS[0]
+        self.um.change_password(me.user.id, new, actor=me, current_password=session.user.password)
+        session.user.password = new
+        self._end_sessions(session.user, keep=session)
+
+    @rule(index=st.integers(0, 20), active=st.booleans())
+    def set_active(self, index: int, active: bool) -> None:
+        user = self._user(index)
+        if user is None or user.deleted:
+            return
+        self.um.update_user(user.id, actor=SYSTEM, is_active=active)
+        if user.active and not active:
+            self._end_sessions(user)
+        user.active = active
+
+    @rule(index=st.integers(0, 20))
+    def delete(self, index: int) -> None:
+        user = self._user(index)
+        if user is None or user.deleted:
+            return
+        self.um.delete_user(user.id, actor=SYSTEM)
+        user.deleted = True
+        self._end_sessions(user)
+
+    @rule(index=st.integers(0, 20))
+    def restore(self, index: int) -> None:
+        user = self._user(index)
+        if user is None or not user.deleted:
+            return
+        taken = any(u.email == user.email for u in self._live())
+        try:
+            self.um.restore_user(user.id, actor=SYSTEM)
+        except EmailTakenError:
+            assert taken
+            return
+        assert not taken
+        user.deleted = False
+
+    @invariant()
+    def sessions_validate_exactly_while_alive(self) -> None:
+        for session in self.all_sessions:
+            try:
+                principal = self.um.validate_access_token(session.access_token)
+            except InvalidTokenError:
+                assert not session.alive
+            else:
+                assert session.alive
+                assert principal.user.id == session.user.id
+
+    @invariant()
+    def live_emails_are_unique(self) -> None:
+        emails = [u.email for u in self._live()]
+        assert len(emails) == len(set(emails))
+
+    @invariant()
+    def listings_visit_each_live_user_once(self) -> None:
+        expected = sorted(u.id for u in self._live())
+        paged = []
+        page = 1
+        while items := self.um.list_users(actor=SYSTEM, page=page, per_page=2).items:
+            paged.extend(u.id for u in items)
+            page += 1
+        walked = []
+        cursor: str | None = ""
+        while cursor is not None:
+            chunk = self.um.list_users_after(actor=SYSTEM, cursor=cursor, per_page=2)
+            walked.extend(u.id for u in chunk.items)
+            cursor = chunk.next_cursor
+        assert sorted(paged) == expected
+        assert sorted(walked) == expected
+        assert len(paged) == len(walked) == self.um.list_users(actor=SYSTEM).total
+
+
+SessionLifecycle.TestCase.settings = settings(
+    max_examples=60,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_session_lifecycle = SessionLifecycle.TestCase

@@ -1,0 +1,135 @@
+"""Configuration from the environment, and the start-up checks."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from usermgmt import ConfigurationError, Environment, Settings
+from usermgmt.adapters.keys import development_secret
+
+
+def test_defaults_match_the_contract() -> None:
+    """With nothing set, the SPEC's defaults apply."""
+    settings = Settings.from_env({})
+
+    assert (
+        settings.env,
+        settings.access_token_ttl,
+        settings.refresh_token_ttl,
+        settings.password_min_length,
+        settings.rate_limit_per_minute,
+        settings.login_max_failures,
+        settings.login_max_failures_per_account,
+        settings.refresh_reuse_grace,
+        settings.cors_origins,
+        settings.database_url,
+        settings.redis_url,
+    ) == (Environment.DEVELOPMENT, 900, 2_592_000, 8, 60, 5, 100, 10, (), None, None)
+
+
+def test_every_contract_variable_is_read() -> None:
+    """Each USERMGMT_* name of the SPEC reaches its setting."""
+    settings = Settings.from_env(
+        {
+            "USERMGMT_DATABASE_URL": "postgresql://db/app",
+            "USERMGMT_ENV": "production",
+            "USERMGMT_JWT_SECRET": "s" * 40,
+            "USERMGMT_ACCESS_TOKEN_TTL": "60",
+            "USERMGMT_REFRESH_TOKEN_TTL": "3600",
+            "USERMGMT_PASSWORD_MIN_LENGTH": "15",
+            "USERMGMT_RATE_LIMIT_PER_MINUTE": "0",
+            "USERMGMT_LOGIN_MAX_FAILURES": "3",
+            "USERMGMT_LOGIN_MAX_FAILURES_PER_ACCOUNT": "50",
+            "USERMGMT_REFRESH_REUSE_GRACE": "0",
+            "USERMGMT_CORS_ORIGINS": "https://a.example, https://b.example/",
+            "USERMGMT_REDIS_URL": "redis://cache:6379/0",
+        }
+    )
+
+    assert settings == Settings(
+        database_url="postgresql://db/app",
+        env=Environment.PRODUCTION,
+        jwt_secret="s" * 40,
+        access_token_ttl=60,
+        refresh_token_ttl=3600,
+        password_min_length=15,
+        rate_limit_per_minute=0,
+        login_max_failures=3,
+        login_max_failures_per_account=50,
+        refresh_reuse_grace=0,
+        cors_origins=("https://a.example", "https://b.example"),
+        redis_url="redis://cache:6379/0",
+        data_dir=settings.data_dir,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("USERMGMT_ENV", "staging"),
+        ("USERMGMT_ACCESS_TOKEN_TTL", "soon"),
+        ("USERMGMT_ACCESS_TOKEN_TTL", "0"),
+        ("USERMGMT_RATE_LIMIT_PER_MINUTE", "-1"),
+        ("USERMGMT_MIGRATE_ON_START", "maybe"),
+    ],
+)
+def test_malformed_values_are_refused_with_their_name(name: str, value: str) -> None:
+    """A wrong value names the variable in one clear message."""
+    with pytest.raises(ConfigurationError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_the_data_dir_follows_xdg_data_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """On Linux the data directory is $XDG_DATA_HOME/usermgmt."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+
+    assert Settings.from_env({}).data_dir == tmp_path / "usermgmt"
+
+
+def test_production_refuses_to_start_without_a_key() -> None:
+    """No secret and no key in production: a clear refusal."""
+    with pytest.raises(ConfigurationError, match="production mode needs a signing key"):
+        Settings(env=Environment.PRODUCTION).check()
+
+
+def test_production_refuses_a_short_secret() -> None:
+    """Fewer than 32 bytes of HS256 key are refused in production."""
+    with pytest.raises(ConfigurationError, match="shorter than 32 bytes"):
+        Settings(env=Environment.PRODUCTION, jwt_secret="short").check()
+
+
+def test_development_warns_about_a_short_secret(caplog: pytest.LogCaptureFixture) -> None:
+    """In development a short secret is allowed, with a warning."""
+    Settings(jwt_secret="short").check()
+
+    assert "shorter than 32 bytes" in caplog.text
+
+
+def test_a_secret_and_a_key_together_are_ambiguous(tmp_path: Path) -> None:
+    """Both signing settings at once are refused."""
+    with pytest.raises(ConfigurationError, match="ambiguous"):
+        Settings(jwt_secret="s" * 32, jwt_private_key=tmp_path / "key.pem").check()
+
+
+def test_the_development_secret_is_made_once_and_kept_private(tmp_path: Path) -> None:
+    """The generated secret is 0600, at least 32 bytes, and the same on the next start."""
+    first = development_secret(tmp_path / "data")
+    second = development_secret(tmp_path / "data")
+
+    path = tmp_path / "data" / "jwt-secret"
+    assert first == second
+    assert len(first) >= 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["jwt-secret"]
+
+
+def test_flags_override_only_what_they_set() -> None:
+    """evolve() ignores flags left at None."""
+    settings = Settings(port=9000).evolve(port=None, workers=4)
+
+    assert (settings.port, settings.workers) == (9000, 4)
