@@ -20,6 +20,13 @@ from usermgmt.ports import Clock
 
 TOKEN_TYPE: Final = "at+jwt"  # noqa: S105 - a media type  # RFC 9068: tells an access token from any other JWT
 _REQUIRED: Final = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "role"]
+# Times are checked against the injected clock below, not PyJWT's wall clock.
+_OPTIONS: Final[jwt.types.Options] = {
+    "require": _REQUIRED,
+    "verify_exp": False,
+    "verify_iat": False,
+    "verify_nbf": False,
+}
 
 
 def _b64url(raw: bytes) -> str:
@@ -49,6 +56,7 @@ class JwtTokenCodec:
     ) -> None:
         """Use :meth:`hs256` or :meth:`eddsa` rather than this constructor."""
         self._algorithm = algorithm
+        self._algorithms = [algorithm]  # the only one accepted: pinned
         self._signing_key = signing_key
         self._verifying_key = verifying_key
         self._key_id = key_id
@@ -134,22 +142,18 @@ class JwtTokenCodec:
             InvalidTokenError: for any defect at all; the cause is not revealed.
         """
         try:
-            header = jwt.get_unverified_header(token)
-            if header.get("typ") != TOKEN_TYPE or header.get("kid") != self._key_id:
-                raise InvalidTokenError
-            payload = jwt.decode(
+            decoded = jwt.decode_complete(
                 token,
                 self._verifying_key,
-                algorithms=[self._algorithm],
+                algorithms=self._algorithms,
                 audience=self._audience,
                 issuer=self._issuer,
-                options={
-                    "require": _REQUIRED,
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "verify_nbf": False,
-                },
+                options=_OPTIONS,
             )
+            header, payload = decoded["header"], decoded["payload"]
+            # The signature covers the header, so checking it after verification is sound.
+            if header.get("typ") != TOKEN_TYPE or header.get("kid") != self._key_id:
+                raise InvalidTokenError
             claims = AccessClaims(
                 subject=UserId(UUID(payload["sub"])),
                 session_id=SessionId(UUID(payload["sid"])),
