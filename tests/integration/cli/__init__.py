@@ -1,0 +1,1 @@
+"""The admin CLI through its real entry points, on real PostgreSQL."""
