@@ -85,6 +85,19 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def fresh_database(database_url: str) -> Iterator[str]:
+    """Yield the URL of a brand-new, empty database on the test server."""
+    name = f"usermgmt_fresh_{secrets.token_hex(4)}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield conninfo.make_conninfo(database_url, dbname=name)
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
 def empty_database(database_url: str) -> str:
     """Return the test database's URL with every table emptied."""
     with psycopg.connect(database_url, autocommit=True) as conn:

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import psycopg
 import pytest
-from psycopg import conninfo, sql
 
 from usermgmt import MigrationError
 from usermgmt.adapters.postgres import Migrator
 from usermgmt.adapters.postgres.migrate import bundled_migrations, read_migrations
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def fresh_database(database_url: str) -> Iterator[str]:
-    """Yield the URL of a brand-new, empty database on the test server."""
-    name = f"usermgmt_fresh_{secrets.token_hex(4)}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield conninfo.make_conninfo(database_url, dbname=name)
-    finally:
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 async def test_a_fresh_database_has_every_migration_pending(fresh_database: str) -> None:

@@ -15,6 +15,7 @@ from usermgmt import (
     InvalidTokenError,
     LastAdminError,
     Role,
+    SchemaOutdatedError,
     Settings,
     UnavailableError,
     UserManagement,
@@ -131,6 +132,17 @@ async def test_an_unreachable_database_is_reported_quickly(settings: Settings) -
 
     assert not healthy
     assert elapsed < 8
+
+
+async def test_an_unmigrated_database_is_reported_not_crashed(
+    fresh_database: str, settings: Settings
+) -> None:
+    """With start-up migrations off, a missing schema is a SchemaOutdatedError, not a crash."""
+    async with UserManagement.from_url(
+        fresh_database, settings.evolve(migrate_on_start=False)
+    ) as um:
+        with pytest.raises(SchemaOutdatedError, match="usermgmt db migrate"):
+            await um.register_user("ann@example.org", PASSWORD)
 
 
 async def test_counts_stay_true_under_bulk_sql(

@@ -49,8 +49,9 @@ def start_embedded(data_dir: Path) -> tuple[EmbeddedServer, str]:
                 "set USERMGMT_DATABASE_URL, or install usermgmt[embedded]"
             )
             raise ConfigurationError(msg) from None
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # it will hold the signing secret
     pgdata = data_dir / "pgdata"
-    pgdata.mkdir(parents=True, exist_ok=True)
+    pgdata.mkdir(exist_ok=True)
     server: EmbeddedServer = get_server(pgdata, cleanup_mode="stop")
     with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
         exists = conn.execute(

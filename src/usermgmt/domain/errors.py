@@ -228,6 +228,16 @@ class UnavailableError(UserMgmtError):
 
 
 @attrs.define
+class SchemaOutdatedError(UnavailableError):
+    """The database lacks tables or columns this version needs: it was not migrated."""
+
+    @property
+    def message(self) -> str:
+        """Say what the operator must do."""
+        return "The database schema is not up to date; run `usermgmt db migrate`."
+
+
+@attrs.define
 class ConfigurationError(UserMgmtError):
     """The service is configured in a way it refuses to run with."""
 

@@ -14,24 +14,33 @@ from psycopg_pool import AsyncConnectionPool
 
 from usermgmt.adapters.postgres.sessions import PostgresSessionStore
 from usermgmt.adapters.postgres.users import PostgresUserRepository
-from usermgmt.domain.errors import UnavailableError
+from usermgmt.domain.errors import SchemaOutdatedError, UnavailableError
 
 CONNECT_TIMEOUT: Final = 3
 """Seconds to wait for a new connection, and for a free one from the pool."""
 
+_SCHEMA_MISSING: Final = (
+    psycopg.errors.UndefinedTable,
+    psycopg.errors.UndefinedColumn,
+    psycopg.errors.UndefinedFunction,
+)
+
 
 @asynccontextmanager
 async def translate_errors() -> AsyncIterator[None]:
-    """Turn "the database cannot be reached" into :class:`UnavailableError`.
+    """Turn "the database cannot serve us" into :class:`UnavailableError`.
 
     Connection failures, pool time-outs and server shutdowns are
     ``OperationalError``s; a connection lost mid-statement may surface as an
-    ``InterfaceError``. Everything else propagates unchanged.
+    ``InterfaceError``; a missing table or column means the schema was never
+    migrated. Everything else propagates unchanged.
     """
     try:
         yield
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
         raise UnavailableError from exc
+    except _SCHEMA_MISSING as exc:
+        raise SchemaOutdatedError from exc
 
 
 @attrs.frozen
