@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, Self, TypeVar
 import anyio.from_thread
 import argon2
 import attrs
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
 
 from usermgmt.adapters.blocklist import common_passwords
 from usermgmt.adapters.clock import RandomIdGenerator, SystemClock
@@ -29,6 +31,7 @@ from usermgmt.adapters.postgres import (
     PostgresDatabase,
     PostgresLoginAttemptStore,
 )
+from usermgmt.adapters.postgres.store import PostgresStore
 from usermgmt.adapters.tokens import JwtTokenCodec
 from usermgmt.domain.auth import (
     Authenticate,
@@ -333,6 +336,23 @@ class UserManagement:
         """Return the public keys that verify access tokens, or ``None`` with a shared secret."""
         return self._codec.jwks()
 
+    def shared_store(self, namespace: str) -> Store:
+        """Return a key-value store (Litestar's ``Store``) shared with every instance.
+
+        Redis when ``settings.redis_url`` is set, otherwise this service's
+        PostgreSQL database; in memory, a store private to this process. Use it
+        while the service is open, inside ``async with store:`` (which closes a
+        Redis client at the end).
+
+        Raises:
+            ConfigurationError: Redis is configured but its client is not installed.
+        """
+        if self._database is None:
+            return MemoryStore()
+        if self.settings.redis_url:
+            return _redis_store(self.settings.redis_url, namespace)
+        return PostgresStore(self._database.pool, namespace=namespace)
+
     # --- use cases ------------------------------------------------------------------------
 
     async def register_user(
@@ -454,6 +474,15 @@ def _redis_attempts(url: str) -> RedisLoginAttemptStore:
         msg = "USERMGMT_REDIS_URL is set but the redis client is missing: install usermgmt[redis]"
         raise ConfigurationError(msg) from None
     return RedisLoginAttemptStore(Redis.from_url(url))
+
+
+def _redis_store(url: str, namespace: str) -> Store:
+    try:
+        from litestar.stores.redis import RedisStore  # noqa: PLC0415 - needs the optional client
+    except ImportError:
+        msg = "USERMGMT_REDIS_URL is set but the redis client is missing: install usermgmt[redis]"
+        raise ConfigurationError(msg) from None
+    return RedisStore.with_client(url, namespace=namespace)
 
 
 def _blocking(

@@ -1,0 +1,1 @@
+"""Tests of the HTTP API, through the real HTTP stack on real PostgreSQL."""
