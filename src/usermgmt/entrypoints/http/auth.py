@@ -1,0 +1,125 @@
+"""``/api/auth``: sign in, rotate the refresh token, sign out, and who am I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import CacheControlHeader
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from usermgmt import Principal, UserManagement
+from usermgmt.entrypoints.http.limits import RATE_LIMITED
+from usermgmt.entrypoints.http.problems import errors
+from usermgmt.entrypoints.http.schemas import (
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    TokenPairResponse,
+    UserResponse,
+)
+from usermgmt.entrypoints.http.security import PRINCIPAL, SECURED
+
+_NO_STORE = CacheControlHeader(no_store=True)  # RFC 6749 §5.1: token responses are not cached
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """Return the client's IP address as the server sees it (``""`` when unknown)."""
+    return request.client.host if request.client else ""
+
+
+class AuthController(Controller):
+    """Sessions: each login starts one; refresh rotates its token; logout ends it."""
+
+    path = "/api/auth"
+    tags = ["auth"]  # noqa: RUF012 - Litestar reads class attributes
+    dependencies = {"principal": PRINCIPAL}  # noqa: RUF012
+
+    @post(
+        "/login",
+        operation_id="login",
+        summary="Log in",
+        status_code=200,
+        cache_control=_NO_STORE,
+        opt=RATE_LIMITED,
+        responses=errors(
+            400,
+            401,
+            413,
+            422,
+            429,
+            503,
+            s401="Wrong email or password, or an account that may not sign in: one answer for all.",
+        ),
+    )
+    async def login(
+        self,
+        data: JSONBody[LoginRequest],
+        request: Request[Any, Any, Any],
+        service: NamedDependency[UserManagement],
+    ) -> TokenPairResponse:
+        """Exchange an email and password for an access token and a refresh token.
+
+        Repeated failures for one account from one client are throttled with a
+        growing ``Retry-After`` (the right password is refused too meanwhile).
+        """
+        pair = await service.authenticate(data.email, data.password, client=client_address(request))
+        return TokenPairResponse.from_domain(pair)
+
+    @post(
+        "/refresh",
+        operation_id="refresh",
+        summary="Rotate the refresh token",
+        status_code=200,
+        cache_control=_NO_STORE,
+        opt=RATE_LIMITED,
+        responses=errors(
+            400,
+            401,
+            413,
+            422,
+            429,
+            503,
+            s401="Unknown, spent or expired refresh token, or an ended session. A spent token "
+            "presented after the grace window also ends its session.",
+        ),
+    )
+    async def refresh(
+        self, data: JSONBody[RefreshRequest], service: NamedDependency[UserManagement]
+    ) -> TokenPairResponse:
+        """Exchange a refresh token for a new pair; the presented token is spent."""
+        return TokenPairResponse.from_domain(await service.refresh(data.refresh_token))
+
+    @post(
+        "/logout",
+        operation_id="logout",
+        summary="Log out",
+        status_code=204,
+        security=SECURED,
+        opt=RATE_LIMITED,
+        responses=errors(400, 401, 413, 422, 429, 503),
+    )
+    async def logout(
+        self,
+        principal: NamedDependency[Principal],
+        service: NamedDependency[UserManagement],
+        data: JSONBody[LogoutRequest | None] = None,
+    ) -> None:
+        """End this session, or with ``{"all_sessions": true}`` every session of the user.
+
+        The tokens are refused from the next request on, by every instance.
+        """
+        all_sessions = data.all_sessions if data is not None else False
+        await service.logout(principal, all_sessions=all_sessions)
+
+    @get(
+        "/me",
+        operation_id="getCurrentUser",
+        summary="Who am I",
+        security=SECURED,
+        responses=errors(401, 503),
+    )
+    async def me(self, principal: NamedDependency[Principal]) -> UserResponse:
+        """Return the user the access token belongs to, as stored now."""
+        return UserResponse.from_domain(principal.user)

@@ -1,0 +1,120 @@
+"""The OpenAPI 3.1 document at ``/schema/openapi.json``, and the docs page at ``/schema``.
+
+Litestar generates the document from the routes; ``finish_openapi`` then
+makes it say exactly what the API does where the generator cannot know.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any, Final
+
+import msgspec
+from litestar import Response, Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import (
+    OpenAPI,
+    OpenAPIHeader,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+
+from usermgmt import __version__
+from usermgmt.entrypoints.http import schemas
+from usermgmt.entrypoints.http.problems import render, unknown_path
+from usermgmt.entrypoints.http.security import COMPONENTS
+
+_METHODS: Final = ("get", "put", "post", "delete", "patch")
+_CHALLENGE: Final = '`Bearer`, with `error="invalid_token"` when a token was refused.'
+_CLOSED_BODIES: Final = tuple(
+    name
+    for name, value in vars(schemas).items()
+    if isinstance(value, type)
+    and issubclass(value, msgspec.Struct)
+    and value.__struct_config__.forbid_unknown_fields
+)
+
+
+def openapi_config() -> OpenAPIConfig:
+    """Return the document's configuration: title, version, bearer scheme, docs page."""
+    return OpenAPIConfig(
+        title="usermgmt",
+        version=__version__,
+        description="User management: registration, sessions with rotating refresh "
+        "tokens, and accounts. Errors are RFC 9457 problem details "
+        "(`application/problem+json`).",
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin()],
+        openapi_router=Router(
+            "/schema", route_handlers=[], include_in_schema=False, after_request=_problem_404
+        ),
+        components=COMPONENTS,
+        use_handler_docstrings=True,
+    )
+
+
+def _problem_404(response: Response[Any]) -> Response[Any]:
+    """Answer unknown paths under ``/schema`` like any other unknown path."""
+    if response.status_code != HTTPStatus.NOT_FOUND:
+        return response
+    return render(unknown_path())
+
+
+def finish_openapi(document: OpenAPI) -> None:
+    """Make the generated *document* say exactly what the API does.
+
+    - Litestar documents a generic JSON 400 on every route with parameters;
+      our routes declare their own problem responses, so the generic ones go.
+    - The headers that every 401 and 429 carry are documented.
+    - A body that may be left out (logout's) is not required.
+    - Request bodies refuse unknown fields: ``additionalProperties: false``.
+    """
+    for path_item in (document.paths or {}).values():
+        for method in _METHODS:
+            operation: Operation | None = getattr(path_item, method)
+            if operation is not None:
+                _finish_operation(operation)
+    found = document.components.schemas or {}
+    for name in _CLOSED_BODIES:
+        if name in found:
+            found[name].additional_properties = False
+
+
+def _finish_operation(operation: Operation) -> None:
+    responses = operation.responses or {}
+    for status, response in list(responses.items()):
+        if not isinstance(response, OpenAPIResponse):
+            continue
+        if _is_generic_error(response):
+            del responses[status]
+        elif status == "401":
+            response.headers = {"WWW-Authenticate": _header(_CHALLENGE)}
+        elif status == "429":
+            response.headers = {"Retry-After": _header("Seconds to wait.", integer=True)}
+    body = operation.request_body
+    if isinstance(body, RequestBody) and _accepts_null(body):
+        body.required = False
+
+
+def _is_generic_error(response: OpenAPIResponse) -> bool:
+    media = (response.content or {}).get("application/json")
+    schema = media.schema if media is not None else None
+    return isinstance(schema, Schema) and "status_code" in (schema.properties or {})
+
+
+def _accepts_null(body: RequestBody) -> bool:
+    media = body.content.get("application/json")
+    schema = media.schema if media is not None else None
+    options = schema.one_of if isinstance(schema, Schema) else None
+    return any(isinstance(o, Schema) and o.type == OpenAPIType.NULL for o in options or ())
+
+
+def _header(description: str, *, integer: bool = False) -> OpenAPIHeader:
+    return OpenAPIHeader(
+        description=description,
+        schema=Schema(type=OpenAPIType.INTEGER if integer else OpenAPIType.STRING),
+    )

@@ -1,0 +1,216 @@
+"""The JSON bodies of the HTTP API: what clients send and what they get back.
+
+Request bodies refuse unknown fields, so that a misspelt field is a 422
+rather than a silent no-op, and cap every string before anything else runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Final
+from uuid import UUID
+
+import msgspec
+
+from usermgmt import Role, TokenPair, User, UserPage, UserSlice
+from usermgmt.domain.model import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
+from usermgmt.domain.policy import PASSWORD_MAX_LENGTH
+
+TOKEN_MAX_LENGTH: Final = 512
+"""Refresh tokens are 43 characters; anything much longer is refused unread."""
+
+EmailField = Annotated[str, msgspec.Meta(max_length=EMAIL_MAX_LENGTH, examples=["ann@example.org"])]
+PasswordField = Annotated[str, msgspec.Meta(max_length=PASSWORD_MAX_LENGTH)]
+NameField = Annotated[str, msgspec.Meta(max_length=NAME_MAX_LENGTH, examples=["Ann"])]
+RefreshTokenField = Annotated[
+    str, msgspec.Meta(max_length=TOKEN_MAX_LENGTH, description="The opaque refresh token.")
+]
+
+
+# --- requests -----------------------------------------------------------------------------
+
+
+class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A new account: email, password and an optional display name."""
+
+    email: EmailField
+    password: PasswordField
+    name: NameField = ""
+
+
+class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Credentials to exchange for a token pair."""
+
+    email: EmailField
+    password: PasswordField
+
+
+class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A refresh token to exchange for a new pair; it is spent by the exchange."""
+
+    refresh_token: RefreshTokenField
+
+
+class LogoutRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Which sessions to end: this one (default) or every session of the user."""
+
+    all_sessions: bool = False
+
+
+class UserUpdateRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A partial update: absent (or null) fields stay as they are.
+
+    Changing one's own password requires ``current_password``; ``role`` and
+    ``is_active`` may be changed by admins only.
+    """
+
+    name: NameField | None = None
+    email: EmailField | None = None
+    password: PasswordField | None = None
+    current_password: PasswordField | None = None
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+# --- responses ----------------------------------------------------------------------------
+
+
+class UserResponse(msgspec.Struct):
+    """A user as clients see it: never a password or hash."""
+
+    id: UUID
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_domain(cls, user: User) -> UserResponse:
+        """Show *user*."""
+        return cls(
+            id=user.id,
+            email=user.email.value,
+            name=user.name,
+            role=user.role,
+            is_active=user.is_active,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+
+class TokenPairResponse(msgspec.Struct):
+    """A new session's (or a rotated session's) tokens."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: Annotated[int, msgspec.Meta(description="Seconds until the access token expires.")]
+
+    @classmethod
+    def from_domain(cls, pair: TokenPair) -> TokenPairResponse:
+        """Show *pair*."""
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            token_type=pair.token_type,
+            expires_in=pair.expires_in,
+        )
+
+
+class UserPageResponse(msgspec.Struct):
+    """One numbered page of users, oldest first, with the total."""
+
+    items: list[UserResponse]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+    @classmethod
+    def from_domain(cls, page: UserPage) -> UserPageResponse:
+        """Show *page*."""
+        return cls(
+            items=[UserResponse.from_domain(u) for u in page.items],
+            page=page.page,
+            per_page=page.per_page,
+            total=page.total,
+            pages=page.pages,
+        )
+
+
+class UserSliceResponse(msgspec.Struct):
+    """Users after a cursor, oldest first; ``next_cursor`` is null after the last."""
+
+    items: list[UserResponse]
+    next_cursor: str | None
+
+    @classmethod
+    def from_domain(cls, found: UserSlice) -> UserSliceResponse:
+        """Show *found*."""
+        return cls(
+            items=[UserResponse.from_domain(u) for u in found.items],
+            next_cursor=found.next_cursor,
+        )
+
+
+class ServiceInfo(msgspec.Struct):
+    """What answers at ``/``."""
+
+    name: str
+    version: str
+    docs: str
+
+
+class Health(msgspec.Struct):
+    """Whether the service and its database are up."""
+
+    status: Annotated[str, msgspec.Meta(examples=["ok", "unavailable"])]
+    database: Annotated[str, msgspec.Meta(examples=["ok", "unavailable"])]
+
+
+class PublicKey(msgspec.Struct):
+    """One Ed25519 public key (RFC 8037) that verifies access tokens."""
+
+    kty: str
+    crv: str
+    x: str
+    kid: str
+    alg: str
+    use: str
+
+
+class KeySet(msgspec.Struct):
+    """The JSON Web Key Set of the service."""
+
+    keys: list[PublicKey]
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class Problem(msgspec.Struct):
+    """An RFC 9457 problem detail (``application/problem+json``)."""
+
+    type: Annotated[str, msgspec.Meta(examples=["/problems/not-found"])]
+    title: str
+    status: int
+    detail: str
+
+
+class FieldProblem(msgspec.Struct):
+    """What is wrong with one field of the request."""
+
+    field: Annotated[str, msgspec.Meta(examples=["email"])]
+    message: str
+
+
+class ValidationProblem(msgspec.Struct):
+    """A problem detail for refused input, naming each refused field."""
+
+    type: Annotated[str, msgspec.Meta(examples=["/problems/invalid"])]
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem]

@@ -1,0 +1,76 @@
+"""What the service says about itself: name and version, health, public keys."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import anyio
+import msgspec
+from litestar import Response, get
+from litestar.datastructures import CacheControlHeader
+from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+
+from usermgmt import UserManagement, __version__
+from usermgmt.entrypoints.http.schemas import Health, KeySet, ServiceInfo
+
+HEALTH_TIMEOUT: Final = 3.0
+"""Seconds ``/health`` waits for the database before it answers 503."""
+
+_OK: Final = Health(status="ok", database="ok")
+_DOWN: Final = Health(status="unavailable", database="unavailable")
+
+
+@get(
+    "/",
+    operation_id="getServiceInfo",
+    summary="Service information",
+    tags=["service"],
+)
+async def index() -> ServiceInfo:
+    """Name the service and its version, and say where the API documentation is."""
+    return ServiceInfo(name="usermgmt", version=__version__, docs="/schema")
+
+
+@get(
+    "/health",
+    operation_id="getHealth",
+    summary="Health",
+    tags=["service"],
+    cache_control=CacheControlHeader(no_store=True),
+    responses={
+        503: ResponseSpec(
+            data_container=Health,
+            description="The database did not answer within 3 seconds.",
+            generate_examples=False,
+        )
+    },
+)
+async def health(service: NamedDependency[UserManagement]) -> Response[Health]:
+    """Say whether the database answers, within three seconds.
+
+    Answers 200 again by itself as soon as the database is back.
+    """
+    up = False
+    with anyio.move_on_after(HEALTH_TIMEOUT):
+        up = await service.check_health()
+    return Response(_OK if up else _DOWN, status_code=200 if up else 503)
+
+
+def jwks_route(keys: dict[str, list[dict[str, str]]]) -> HTTPRouteHandler:
+    """Return the route that publishes *keys* at ``/.well-known/jwks.json``."""
+    key_set = msgspec.convert(keys, KeySet)
+
+    @get(
+        "/.well-known/jwks.json",
+        operation_id="getJwks",
+        summary="Public signing keys",
+        tags=["service"],
+        cache_control=CacheControlHeader(public=True, max_age=300),
+    )
+    async def jwks() -> KeySet:
+        """Return the Ed25519 public keys (a JSON Web Key Set) that verify access tokens."""
+        return key_set
+
+    return jwks

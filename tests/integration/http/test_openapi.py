@@ -1,0 +1,196 @@
+"""The OpenAPI document describes every route of the contract, its bodies and its errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+PROBLEM = "application/problem+json"
+
+# (method, path): (success status, error statuses, needs a bearer token)
+ROUTES: dict[tuple[str, str], tuple[str, set[str], bool]] = {
+    ("get", "/"): ("200", set(), False),
+    ("get", "/health"): ("200", {"503"}, False),
+    ("post", "/api/users/register"): ("201", {"400", "409", "413", "422", "429", "503"}, False),
+    ("post", "/api/auth/login"): ("200", {"400", "401", "413", "422", "429", "503"}, False),
+    ("post", "/api/auth/refresh"): ("200", {"400", "401", "413", "422", "429", "503"}, False),
+    ("post", "/api/auth/logout"): ("204", {"400", "401", "413", "422", "429", "503"}, True),
+    ("get", "/api/auth/me"): ("200", {"401", "503"}, True),
+    ("get", "/api/users"): ("200", {"401", "403", "422", "503"}, True),
+    ("get", "/api/users/{user_id}"): ("200", {"401", "403", "404", "503"}, True),
+    ("put", "/api/users/{user_id}"): (
+        "200",
+        {"400", "401", "403", "404", "409", "413", "422", "503"},
+        True,
+    ),
+    ("patch", "/api/users/{user_id}"): (
+        "200",
+        {"400", "401", "403", "404", "409", "413", "422", "503"},
+        True,
+    ),
+    ("delete", "/api/users/{user_id}"): ("204", {"401", "403", "404", "409", "503"}, True),
+}
+
+
+@pytest.fixture
+def document(client: TestClient[Litestar]) -> dict[str, Any]:
+    """The served OpenAPI document."""
+    response = client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _operation(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    operation: dict[str, Any] = document["paths"][path][method]
+    return operation
+
+
+def _schema(document: dict[str, Any], ref: str) -> dict[str, Any]:
+    schema: dict[str, Any] = document["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    return schema
+
+
+def test_every_route_of_the_contract_is_documented_and_nothing_else(
+    document: dict[str, Any],
+) -> None:
+    """The document lists exactly the contract's operations, each with an id and a description."""
+    documented = {
+        (method, path)
+        for path, item in document["paths"].items()
+        for method in ("get", "post", "put", "patch", "delete")
+        if method in item
+    }
+
+    assert documented == set(ROUTES)
+    for method, path in ROUTES:
+        operation = _operation(document, method, path)
+        assert operation["operationId"], (method, path)
+        assert operation["summary"], (method, path)
+        assert operation["description"], (method, path)
+    assert document["openapi"].startswith("3.1")
+
+
+@pytest.mark.parametrize(("method", "path"), list(ROUTES), ids=[f"{m} {p}" for m, p in ROUTES])
+def test_each_route_documents_its_success_and_error_responses(
+    document: dict[str, Any], method: str, path: str
+) -> None:
+    """Every status a route can give is documented; errors are problem details."""
+    success, failures, _ = ROUTES[method, path]
+    responses = _operation(document, method, path)["responses"]
+
+    assert set(responses) == {success} | failures
+    for status in failures - ({"503"} if path == "/health" else set()):
+        schema = responses[status]["content"][PROBLEM]["schema"]
+        expected = "ValidationProblem" if status == "422" else "Problem"
+        assert schema["$ref"].endswith(f"/{expected}"), (status, schema)
+    if "401" in failures:
+        assert "WWW-Authenticate" in responses["401"]["headers"]
+    if "429" in failures:
+        assert "Retry-After" in responses["429"]["headers"]
+
+
+@pytest.mark.parametrize(("method", "path"), list(ROUTES), ids=[f"{m} {p}" for m, p in ROUTES])
+def test_routes_that_need_a_token_declare_bearer_security(
+    document: dict[str, Any], method: str, path: str
+) -> None:
+    """Authenticated routes name the bearer scheme; public ones need nothing."""
+    *_, secured = ROUTES[method, path]
+
+    security = _operation(document, method, path).get("security")
+
+    assert security == ([{"BearerToken": []}] if secured else None)
+
+
+def test_the_bearer_scheme_is_http_bearer_with_jwt(document: dict[str, Any]) -> None:
+    """The security scheme tells clients to send ``Authorization: Bearer <JWT>``."""
+    scheme = document["components"]["securitySchemes"]["BearerToken"]
+
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "schema", "required", "limits"),
+    [
+        (
+            "post",
+            "/api/users/register",
+            "RegisterRequest",
+            {"email", "password"},
+            {"email": 254, "password": 1024, "name": 200},
+        ),
+        ("post", "/api/auth/login", "LoginRequest", {"email", "password"}, {"email": 254}),
+        ("post", "/api/auth/refresh", "RefreshRequest", {"refresh_token"}, {}),
+        ("patch", "/api/users/{user_id}", "UserUpdateRequest", set(), {}),
+        ("put", "/api/users/{user_id}", "UserUpdateRequest", set(), {}),
+    ],
+)
+def test_request_bodies_are_documented_with_their_fields_and_limits(
+    document: dict[str, Any],
+    method: str,
+    path: str,
+    schema: str,
+    required: set[str],
+    limits: dict[str, int],
+) -> None:
+    """Bodies name their schema, required fields and length caps."""
+    body = _operation(document, method, path)["requestBody"]
+    ref = body["content"]["application/json"]["schema"]["$ref"]
+    described = _schema(document, ref)
+
+    assert ref.endswith(f"/{schema}")
+    assert body["required"] is True
+    assert described["additionalProperties"] is False
+    assert set(described.get("required", [])) == required
+    for field, limit in limits.items():
+        assert described["properties"][field]["maxLength"] == limit
+
+
+def test_the_logout_body_is_optional(document: dict[str, Any]) -> None:
+    """``POST /api/auth/logout`` may be sent without a body (this session only)."""
+    body = _operation(document, "post", "/api/auth/logout")["requestBody"]
+
+    assert body["required"] is False
+
+
+def test_responses_show_users_without_secrets_and_201_names_its_location(
+    document: dict[str, Any],
+) -> None:
+    """The user schema has exactly the contract's fields; register documents ``Location``."""
+    register = _operation(document, "post", "/api/users/register")["responses"]["201"]
+    user = _schema(document, register["content"]["application/json"]["schema"]["$ref"])
+
+    assert set(user["properties"]) == {
+        "id",
+        "email",
+        "name",
+        "role",
+        "is_active",
+        "created_at",
+        "updated_at",
+    }
+    assert "Location" in register["headers"]
+
+
+def test_the_list_documents_both_page_shapes(document: dict[str, Any]) -> None:
+    """Numbered pages and cursor pages are both described."""
+    schema = _operation(document, "get", "/api/users")["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"]
+
+    refs = {option["$ref"].rsplit("/", 1)[-1] for option in schema["oneOf"]}
+
+    assert refs == {"UserPageResponse", "UserSliceResponse"}
+
+
+def test_no_generic_framework_error_schema_is_left(document: dict[str, Any]) -> None:
+    """Every documented error is a problem detail, never the framework's own error shape."""
+    for item in document["paths"].values():
+        for operation in item.values():
+            for status, response in operation.get("responses", {}).items():
+                if int(status) >= 400:
+                    schema = response["content"]
+                    assert "status_code" not in str(schema), status

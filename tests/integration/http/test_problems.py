@@ -1,0 +1,119 @@
+"""Every domain error maps, on purpose, to one problem detail of the HTTP face."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+from litestar import Litestar, get
+from litestar.testing import TestClient
+
+import usermgmt
+from usermgmt import UserMgmtError
+from usermgmt.entrypoints.http.problems import (
+    _PROBLEMS,
+    problem_details_plugin,
+    to_problem,
+    unexpected,
+)
+
+# Each error's status and problem type, decided one by one: a new error fails here until it is.
+EXPECTED = {
+    "ValidationError": (422, "invalid"),
+    "InvalidEmailError": (422, "invalid"),
+    "WeakPasswordError": (422, "invalid"),
+    "ValueTooLongError": (422, "invalid"),
+    "InvalidCursorError": (422, "invalid"),
+    "InvalidPageError": (422, "invalid"),
+    "CurrentPasswordRequiredError": (422, "invalid"),
+    "AuthenticationError": (401, "unauthenticated"),
+    "InvalidCredentialsError": (401, "invalid-credentials"),
+    "InvalidTokenError": (401, "invalid-token"),
+    "RefreshTokenReusedError": (401, "invalid-token"),
+    "PermissionDeniedError": (403, "forbidden"),
+    "WrongPasswordError": (403, "wrong-password"),
+    "NotFoundError": (404, "not-found"),
+    "UserNotFoundError": (404, "not-found"),
+    "ConflictError": (409, "conflict"),
+    "EmailTakenError": (409, "email-taken"),
+    "LastAdminError": (409, "last-admin"),
+    "UserNotDeletedError": (409, "conflict"),
+    "LoginThrottledError": (429, "login-throttled"),
+    "UnavailableError": (503, "unavailable"),
+    "SchemaOutdatedError": (503, "unavailable"),
+    "ConfigurationError": (500, "internal"),
+    "MigrationError": (500, "internal"),
+}
+_PLACEHOLDERS: dict[object, object] = {"str": "email", "int": 3, "bool": True}
+
+
+def _every_error() -> list[type[UserMgmtError]]:
+    found: list[type[UserMgmtError]] = []
+    pending = list(UserMgmtError.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return sorted(found, key=lambda cls: cls.__name__)
+
+
+def _instance(cls: type[UserMgmtError]) -> UserMgmtError:
+    required = {
+        field.name: _PLACEHOLDERS[field.type]
+        for field in attrs.fields(cls)
+        if field.default is attrs.NOTHING
+    }
+    return cls(**required)
+
+
+@pytest.mark.parametrize("cls", _every_error(), ids=lambda cls: cls.__name__)
+def test_each_domain_error_has_its_own_problem_never_the_fallback(
+    cls: type[UserMgmtError],
+) -> None:
+    """No subclass of UserMgmtError reaches the catch-all entry of the table."""
+    error = _instance(cls)
+    matched = next(entry for entry in _PROBLEMS if isinstance(error, entry[0]))
+
+    problem = to_problem(error)
+
+    assert matched[0] is not UserMgmtError
+    assert (problem.status_code, problem.type_) == (
+        EXPECTED[cls.__name__][0],
+        f"/problems/{EXPECTED[cls.__name__][1]}",
+    )
+
+
+def test_the_walk_sees_every_public_error() -> None:
+    """Every error class that usermgmt exports is checked above."""
+    exported = {
+        value
+        for name in usermgmt.__all__
+        if isinstance(value := getattr(usermgmt, name), type) and issubclass(value, UserMgmtError)
+    }
+
+    assert exported - {UserMgmtError} <= set(_every_error())
+
+
+@pytest.mark.parametrize("cls", _every_error(), ids=lambda cls: cls.__name__)
+def test_each_domain_error_is_served_as_problem_json_with_its_headers(
+    cls: type[UserMgmtError],
+) -> None:
+    """Through the real stack: the status, the media type, and the headers the status needs."""
+    error = _instance(cls)
+
+    @get("/fail")
+    async def fail() -> None:
+        raise error
+
+    app = Litestar(
+        [fail], plugins=[problem_details_plugin()], exception_handlers={Exception: unexpected}
+    )
+    with TestClient(app) as client:
+        response = client.get("/fail")
+
+    status = EXPECTED[cls.__name__][0]
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert ("www-authenticate" in response.headers) == (status == 401)
+    assert ("retry-after" in response.headers) == (status == 429)
+    if status >= 500:
+        assert response.json()["detail"] != str(error) or cls.__name__ == "UnavailableError"
