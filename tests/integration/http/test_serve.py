@@ -1,0 +1,172 @@
+"""``usermgmt serve``: refusing unsafe start-ups, and serving with several workers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from tests.conftest import TEST_SECRET
+from usermgmt import Environment, Settings
+from usermgmt.entrypoints.cli.serve import serve, settings_environment
+
+# The command as the CLI registers it, without the rest of the CLI.
+SERVE = [
+    sys.executable,
+    "-c",
+    "import typer; from usermgmt.entrypoints.cli.serve import serve; typer.run(serve)",
+]
+
+
+@pytest.fixture
+def cli() -> typer.Typer:
+    """A Typer app with ``serve`` as its only command."""
+    app = typer.Typer()
+    app.command("serve")(serve)
+    app.command("unused")(lambda: None)  # keeps "serve" a subcommand, as in the real CLI
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _keep_logging() -> Iterator[None]:
+    """Undo the logging set-up that ``serve`` performs, for the tests that follow."""
+    loggers = [logging.getLogger(name) for name in ("usermgmt", "uvicorn", "uvicorn.access")]
+    saved = [(lg, lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
+    yield
+    for lg, handlers, level, propagate in saved:
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate = propagate
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--env", "production"], {}),
+        ([], {"USERMGMT_ENV": "production"}),
+        (["--env", "production", "--jwt-secret", "too-short"], {}),
+        (["--env", "production", "--jwt-private-key", "/nonexistent/key.pem"], {}),
+    ],
+    ids=["flag", "environment", "short-secret", "missing-key-file"],
+)
+def test_production_mode_without_a_usable_signing_key_refuses_to_start(
+    cli: typer.Typer, database_url: str, args: list[str], env: dict[str, str]
+) -> None:
+    """One clear line on stderr, exit status 1, no traceback, nothing served."""
+    environment: dict[str, str | None] = {
+        "USERMGMT_JWT_SECRET": None,
+        "USERMGMT_JWT_PRIVATE_KEY": None,
+        "USERMGMT_DATABASE_URL": database_url,
+        **env,
+    }
+
+    result = CliRunner().invoke(cli, ["serve", *args], env=environment)
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output + result.stderr
+    assert "JWT" in result.stderr
+
+
+def test_the_settings_handed_to_workers_are_exactly_the_flags_and_environment() -> None:
+    """Every setting survives the trip through the workers' environment."""
+    settings = Settings(
+        database_url="postgresql://db.example.org/users",
+        env=Environment.PRODUCTION,
+        jwt_secret="s" * 40,
+        access_token_ttl=300,
+        refresh_token_ttl=3600,
+        password_min_length=15,
+        rate_limit_per_minute=0,
+        login_max_failures=3,
+        login_max_failures_per_account=50,
+        refresh_reuse_grace=0,
+        cors_origins=("https://a.example.org", "https://b.example.org"),
+        redis_url="redis://cache.example.org:6379/2",
+        migrate_on_start=False,
+        data_dir=Path("/srv/usermgmt"),
+        host="0.0.0.0",  # noqa: S104 - a value under test, not a bind
+        port=9000,
+        workers=4,
+    )
+
+    environment = settings_environment(settings)
+
+    assert Settings.from_env(environment) == settings
+    assert all(name.startswith("USERMGMT_") for name in environment)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_serve_runs_several_workers_that_share_flags_and_rate_limit(
+    empty_database: str, tmp_path: Path
+) -> None:
+    """Two workers get the same flags and count one client's requests together."""
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        conn.execute("DELETE FROM key_value_store")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "USERMGMT_JWT_SECRET": TEST_SECRET,
+        "USERMGMT_DATA_DIR": str(tmp_path),
+        "USERMGMT_RATE_LIMIT_PER_MINUTE": "1000",  # the flag below must win
+    }
+    command = [
+        *SERVE,
+        *("--port", str(port), "--workers", "2", "--rate-limit-per-minute", "3"),
+        *("--database-url", empty_database),
+    ]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        statuses = [
+            httpx.post(f"{base}/api/auth/refresh", json={"refresh_token": "x"}).status_code
+            for _ in range(4)
+        ]
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, log = server.communicate(timeout=20)
+
+    assert statuses == [401, 401, 401, 429]
+    assert "POST /api/auth/refresh 429" in log
+    assert "Traceback" not in log
+
+
+def test_the_usermgmt_command_runs_serve(database_url: str) -> None:
+    """``usermgmt serve`` is the command above, registered in the real CLI."""
+    from usermgmt.entrypoints.cli.main import app  # noqa: PLC0415 - the real root command
+
+    result = CliRunner().invoke(
+        app,
+        ["serve", "--env", "production"],
+        env={"USERMGMT_JWT_SECRET": None, "USERMGMT_DATABASE_URL": database_url},
+    )
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: production mode needs a signing key")
