@@ -15,7 +15,7 @@ from uuid import UUID
 import attrs
 import email_validator
 
-from usermgmt.domain.errors import InvalidEmailError, ValueTooLongError
+from usermgmt.domain.errors import InvalidEmailError, ValidationError, ValueTooLongError
 
 UserId = NewType("UserId", UUID)
 SessionId = NewType("SessionId", UUID)
@@ -71,10 +71,13 @@ def clean_name(raw: str) -> str:
 
     Raises:
         ValueTooLongError: the name is longer than 200 characters.
+        ValidationError: the name contains control characters (NUL cannot even be stored).
     """
     name = unicodedata.normalize("NFC", raw).strip()
     if len(name) > NAME_MAX_LENGTH:
         raise ValueTooLongError("name", f"must be at most {NAME_MAX_LENGTH} characters")
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise ValidationError("name", "must not contain control characters")
     return name
 
 
