@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Concatenate, ParamSpec, Self, TypeVar
 import anyio.from_thread
 import argon2
 import attrs
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
 
 from usermgmt.adapters.blocklist import common_passwords
 from usermgmt.adapters.clock import RandomIdGenerator, SystemClock
@@ -31,7 +29,6 @@ from usermgmt.adapters.postgres import (
     PostgresDatabase,
     PostgresLoginAttemptStore,
 )
-from usermgmt.adapters.postgres.store import PostgresStore
 from usermgmt.adapters.tokens import JwtTokenCodec
 from usermgmt.domain.auth import (
     Authenticate,
@@ -43,6 +40,7 @@ from usermgmt.domain.auth import (
 )
 from usermgmt.domain.errors import ConfigurationError
 from usermgmt.domain.model import (
+    AccessClaims,
     Actor,
     Principal,
     Role,
@@ -68,8 +66,10 @@ from usermgmt.domain.users import (
 from usermgmt.ports import Clock, IdGenerator, LoginAttemptStore, PasswordHasher, UnitOfWork
 from usermgmt.settings import Settings
 
-if TYPE_CHECKING:  # the redis client is an optional dependency
-    from usermgmt.adapters.redis import RedisLoginAttemptStore
+if TYPE_CHECKING:
+    from litestar.stores.base import Store
+
+    from usermgmt.adapters.redis import RedisLoginAttemptStore  # an optional dependency
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -91,6 +91,38 @@ def _codec(settings: Settings, clock: Clock) -> JwtTokenCodec:
     if settings.jwt_secret:
         return JwtTokenCodec.hs256(settings.jwt_secret.encode("utf-8"), **options)
     return JwtTokenCodec.hs256(development_secret(settings.data_dir), **options)
+
+
+class _LazyCodec:
+    """The token codec, built on first use.
+
+    Commands that never sign or check a token (migrations, user administration)
+    then need no signing key, and a development secret is generated only by
+    the processes that use it.
+    """
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._codec: JwtTokenCodec | None = None
+
+    def resolve(self) -> JwtTokenCodec:
+        """Return the codec, building it now if need be.
+
+        Raises:
+            ConfigurationError: the signing key is missing, unreadable or unsafe.
+        """
+        if self._codec is None:
+            self._codec = _codec(self._settings, self._clock)
+        return self._codec
+
+    def encode(self, claims: AccessClaims) -> str:
+        """Sign *claims* (see ``TokenCodec.encode``)."""
+        return self.resolve().encode(claims)
+
+    def decode(self, token: str) -> AccessClaims:
+        """Check *token* (see ``TokenCodec.decode``)."""
+        return self.resolve().decode(token)
 
 
 def _hasher(settings: Settings) -> Argon2PasswordHasher:
@@ -119,7 +151,7 @@ class UserManagement:
         uow: UnitOfWork,
         attempts: LoginAttemptStore,
         hasher: PasswordHasher,
-        codec: JwtTokenCodec,
+        codec: _LazyCodec,
         clock: Clock,
         ids: IdGenerator,
         database: PostgresDatabase | None = None,
@@ -227,7 +259,7 @@ class UserManagement:
             uow=InMemoryUnitOfWork(db),
             attempts=InMemoryLoginAttemptStore(db),
             hasher=hasher or _hasher(settings),
-            codec=_codec(settings, clock),
+            codec=_LazyCodec(settings, clock),
             clock=clock,
             ids=RandomIdGenerator(),
         )
@@ -253,7 +285,7 @@ class UserManagement:
             uow=database.uow,
             attempts=attempts,
             hasher=_hasher(settings),
-            codec=_codec(settings, clock),
+            codec=_LazyCodec(settings, clock),
             clock=clock,
             ids=RandomIdGenerator(),
             database=database,
@@ -334,7 +366,7 @@ class UserManagement:
 
     def jwks(self) -> dict[str, list[dict[str, str]]] | None:
         """Return the public keys that verify access tokens, or ``None`` with a shared secret."""
-        return self._codec.jwks()
+        return self._codec.resolve().jwks()
 
     def shared_store(self, namespace: str) -> Store:
         """Return a key-value store (Litestar's ``Store``) shared with every instance.
@@ -347,6 +379,10 @@ class UserManagement:
         Raises:
             ConfigurationError: Redis is configured but its client is not installed.
         """
+        from litestar.stores.memory import MemoryStore  # noqa: PLC0415 - only the HTTP face needs it
+
+        from usermgmt.adapters.postgres.store import PostgresStore  # noqa: PLC0415 - likewise
+
         if self._database is None:
             return MemoryStore()
         if self.settings.redis_url:
