@@ -71,13 +71,13 @@ def clean_name(raw: str) -> str:
 
     Raises:
         ValueTooLongError: the name is longer than 200 characters.
-        ValidationError: the name contains control characters (NUL cannot even be stored).
+        ValidationError: the name contains a NUL character, which text cannot hold.
     """
     name = unicodedata.normalize("NFC", raw).strip()
     if len(name) > NAME_MAX_LENGTH:
         raise ValueTooLongError("name", f"must be at most {NAME_MAX_LENGTH} characters")
-    if any(unicodedata.category(c) == "Cc" for c in name):
-        raise ValidationError("name", "must not contain control characters")
+    if "\x00" in name:
+        raise ValidationError("name", "must not contain NUL characters")
     return name
 
 
