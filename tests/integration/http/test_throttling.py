@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 import redis
 from litestar import Litestar
@@ -13,6 +15,7 @@ from litestar.testing import TestClient
 from tests.integration.http.conftest import AppFactory
 from tests.integration.http.helpers import OTHER_PASSWORD, PASSWORD, Api
 from usermgmt import ManualClock, Settings
+from usermgmt.entrypoints.http import app as app_module
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -212,4 +215,27 @@ def test_with_redis_the_budget_is_shared_through_redis(
 
     assert statuses == [401, 401]
     assert first.post("/api/auth/refresh", json=body).status_code == 429
-    assert redis.Redis.from_url(redis_url).keys("usermgmt_http:*")
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.keys("usermgmt_http:*")
+
+
+def test_expired_rate_limit_windows_are_swept_from_postgresql(
+    start_app: AppFactory, empty_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The running application deletes expired windows now and then, so the table stays small."""
+    monkeypatch.setattr(app_module, "SWEEP_INTERVAL", 0.05)
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO key_value_store (namespace, key, value, expires_at) VALUES "
+            "('usermgmt_http', 'expired', '', now() - interval '1 second'), "
+            "('usermgmt_http', 'live', '', now() + interval '1 hour')"
+        )
+        start_app()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            left = conn.execute("SELECT key FROM key_value_store ORDER BY key").fetchall()
+            if left == [("live",)]:
+                break
+            time.sleep(0.05)
+
+    assert left == [("live",)]
