@@ -239,3 +239,30 @@ def test_expired_rate_limit_windows_are_swept_from_postgresql(
             time.sleep(0.05)
 
     assert left == [("live",)]
+
+
+def test_ended_sessions_are_purged_by_the_running_application(
+    start_app: AppFactory, empty_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sessions that ended more than a day ago disappear with their refresh tokens."""
+    monkeypatch.setattr(app_module, "SWEEP_INTERVAL", 0.05)
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO users (id, email, password_hash, created_at, updated_at) "
+            "VALUES (gen_random_uuid(), 'ann@example.org', 'x', now(), now())"
+        )
+        conn.execute(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) "
+            "SELECT gen_random_uuid(), id, now() - interval '3 days', now() + interval '1 day', "
+            "CASE WHEN n = 1 THEN now() - interval '2 days' END "
+            "FROM users, generate_series(1, 2) AS n"
+        )
+        start_app()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            (left,) = conn.execute("SELECT count(*) FROM sessions").fetchone() or (0,)
+            if left == 1:
+                break
+            time.sleep(0.05)
+
+    assert left == 1

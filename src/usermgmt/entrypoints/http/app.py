@@ -37,7 +37,7 @@ from usermgmt.entrypoints.http.users import UsersController
 log = logging.getLogger("usermgmt.http")
 
 SWEEP_INTERVAL: Final = 600.0
-"""Seconds between two sweeps of expired rate-limit windows from a PostgreSQL store."""
+"""Seconds between two sweeps of expired state: rate-limit windows, ended sessions, old counters."""
 
 _EXPOSED_HEADERS: Final = [
     "Location",
@@ -113,6 +113,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         async with service, store, anyio.create_task_group() as tasks:
+            tasks.start_soon(_sweep_forever, service.purge_expired)
             sweep = getattr(store, "delete_expired", None)
             if sweep is not None:
                 tasks.start_soon(_sweep_forever, sweep)
@@ -125,7 +126,7 @@ def _lifespan(
 
 
 async def _sweep_forever(sweep: Callable[[], object]) -> None:
-    """Drop expired rate-limit windows now and then; a failure waits for the next round."""
+    """Drop expired state now and then; a failure waits for the next round."""
     while True:
         await anyio.sleep(SWEEP_INTERVAL)
         try:
@@ -133,4 +134,4 @@ async def _sweep_forever(sweep: Callable[[], object]) -> None:
             if hasattr(result, "__await__"):
                 await result
         except UserMgmtError as exc:
-            log.warning("could not sweep expired rate-limit windows: %s", exc)
+            log.warning("could not sweep expired state: %s", exc)
