@@ -1,21 +1,15 @@
-"""The ``usermgmt`` command: the root Typer app that joins every group.
-
-``serve`` lives in :mod:`usermgmt.entrypoints.cli.serve`, next to the HTTP
-app it runs; it is registered here whenever that module is installed.
-"""
+"""The ``usermgmt`` command: the root Typer app that joins every group."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Annotated, Final
+from typing import Annotated
 
 import typer
 
 from usermgmt import __version__
 from usermgmt.entrypoints.cli import db, sessions, users
 from usermgmt.entrypoints.cli.context import ServiceOpener
-
-_SERVE_MODULE: Final = "usermgmt.entrypoints.cli.serve"
+from usermgmt.entrypoints.cli.serve import serve
 
 app = typer.Typer(
     name="usermgmt",
@@ -50,18 +44,7 @@ def root(
     ctx.obj = ServiceOpener(ctx)
 
 
-def _register_serve() -> None:
-    """Add ``serve`` when its module is present (it ships with the HTTP API)."""
-    try:
-        module = importlib.import_module(_SERVE_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != _SERVE_MODULE:
-            raise  # serve exists but something it needs is missing: say so
-        return
-    app.command("serve")(module.serve)
-
-
-_register_serve()
+app.command("serve")(serve)
 app.add_typer(users.app, name="users")
 app.add_typer(sessions.app, name="sessions")
 app.add_typer(db.app, name="db")
