@@ -248,6 +248,20 @@ class UserRepositoryContract:
         assert list(page) == expected[2:5]
         assert walked == expected
 
+    async def test_pages_can_count_from_the_newest_end(self, uow: UnitOfWork) -> None:
+        """newest_first reverses the order the offset counts in."""
+        users = [
+            await add_user(
+                uow, make_user(f"u{i}@example.org", created_at=NOW + timedelta(seconds=i))
+            )
+            for i in range(6)
+        ]
+
+        async with uow.standalone() as repos:
+            page = await repos.users.page(offset=1, limit=3, newest_first=True)
+
+        assert [u.id for u in page] == [u.id for u in reversed(users[2:5])]
+
     async def test_listings_skip_deleted_users_unless_asked(self, uow: UnitOfWork) -> None:
         """Deleted users appear in pages and walks only with include_deleted."""
         users = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from usermgmt import (
     SYSTEM,
@@ -18,6 +20,7 @@ from usermgmt import (
     PermissionDeniedError,
     Principal,
     Role,
+    Settings,
     User,
     UserId,
     UserManagement,
@@ -368,3 +371,28 @@ async def test_revoke_sessions_counts_what_it_ended(um: UserManagement) -> None:
     assert await um.revoke_sessions(ann.id, actor=SYSTEM) == 2
     with pytest.raises(UserNotFoundError):
         await um.revoke_sessions(UserId(uuid.uuid4()), actor=SYSTEM)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(count=st.integers(0, 23), per_page=st.integers(1, 7), deleted=st.sets(st.integers(0, 22)))
+def test_numbered_pages_partition_the_live_users(
+    count: int, per_page: int, deleted: set[int]
+) -> None:
+    """Pages 1, 2, ... (counted from either end internally) list every live user once, in order."""
+    cheap = Settings(argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1)
+    with UserManagement.in_memory(cheap).blocking() as um:
+        users = [um.register_user(f"u{n}@example.org", PASSWORD) for n in range(count)]
+        gone = {users[n].id for n in deleted if n < count}
+        for user_id in gone:
+            um.delete_user(user_id, actor=SYSTEM)
+        ordered = sorted(users, key=lambda u: (u.created_at, u.id))
+        live = [u.id for u in ordered if u.id not in gone]
+
+        pages = [
+            um.list_users(actor=SYSTEM, page=p, per_page=per_page)
+            for p in range(1, count // per_page + 3)
+        ]
+
+    assert [u.id for page in pages for u in page.items] == live
+    assert all(page.total == len(live) for page in pages)
+    assert all(len(page.items) == per_page for page in pages[: len(live) // per_page])

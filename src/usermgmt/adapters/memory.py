@@ -164,10 +164,13 @@ class InMemoryUserRepository:
         return [u for u in users if include_deleted or not u.is_deleted]
 
     async def page(
-        self, *, offset: int, limit: int, include_deleted: bool = False
+        self, *, offset: int, limit: int, include_deleted: bool = False, newest_first: bool = False
     ) -> Sequence[User]:
-        """Return a slice of users in creation order."""
-        return self._ordered(0, include_deleted=include_deleted)[offset : offset + limit]
+        """Return a slice of users in creation order (or its reverse)."""
+        ordered = self._ordered(0, include_deleted=include_deleted)
+        if newest_first:
+            ordered = ordered[::-1]
+        return ordered[offset : offset + limit]
 
     async def after(
         self, position: ListPosition | None, *, limit: int, include_deleted: bool = False

@@ -175,16 +175,27 @@ class ListUsers:
         _check_per_page(per_page)
         if not 1 <= page <= MAX_PAGE:
             raise InvalidPageError("page", f"must be between 1 and {MAX_PAGE}")
+        offset = (page - 1) * per_page
         async with self._uow.standalone() as repos:
             total = await repos.users.count(include_deleted=include_deleted)
             items: tuple[User, ...] = ()
-            offset = (page - 1) * per_page
-            if offset < total:  # past the end there is nothing to fetch
+            if offset >= total:
+                pass  # past the end there is nothing to fetch
+            elif offset <= total // 2:
                 items = tuple(
                     await repos.users.page(
                         offset=offset, limit=per_page, include_deleted=include_deleted
                     )
                 )
+            else:  # nearer the end: skip from the newest side, which is fewer rows to pass
+                from_end = total - offset - per_page
+                found = await repos.users.page(
+                    offset=max(from_end, 0),
+                    limit=per_page + min(from_end, 0),
+                    include_deleted=include_deleted,
+                    newest_first=True,
+                )
+                items = tuple(reversed(found))
         return UserPage(items=items, page=page, per_page=per_page, total=total)
 
     async def walk(

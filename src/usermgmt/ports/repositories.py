@@ -73,9 +73,12 @@ class UserRepository(Protocol):
         ...
 
     async def page(
-        self, *, offset: int, limit: int, include_deleted: bool = False
+        self, *, offset: int, limit: int, include_deleted: bool = False, newest_first: bool = False
     ) -> Sequence[User]:
-        """Return up to *limit* users after skipping *offset*, oldest first."""
+        """Return up to *limit* users after skipping *offset*, oldest first.
+
+        With *newest_first*, the order (and so the skipping) starts from the newest.
+        """
         ...
 
     async def after(

@@ -74,6 +74,24 @@ _PAGE_ALL: Final = """
            u.created_at, u.updated_at, u.deleted_at
     FROM page JOIN users u USING (id) ORDER BY u.created_at, u.id
 """
+# The same from the newest end, for pages nearer the end than the start.
+_PAGE_LIVE_NEWEST_FIRST: Final = """
+    WITH page AS (
+        SELECT id FROM users WHERE deleted_at IS NULL
+        ORDER BY created_at DESC, id DESC OFFSET %(offset)s LIMIT %(limit)s
+    )
+    SELECT u.id, u.email, u.name, u.role, u.is_active, u.password_hash,
+           u.created_at, u.updated_at, u.deleted_at
+    FROM page JOIN users u USING (id) ORDER BY u.created_at DESC, u.id DESC
+"""
+_PAGE_ALL_NEWEST_FIRST: Final = """
+    WITH page AS (
+        SELECT id FROM users ORDER BY created_at DESC, id DESC OFFSET %(offset)s LIMIT %(limit)s
+    )
+    SELECT u.id, u.email, u.name, u.role, u.is_active, u.password_hash,
+           u.created_at, u.updated_at, u.deleted_at
+    FROM page JOIN users u USING (id) ORDER BY u.created_at DESC, u.id DESC
+"""
 _AFTER_LIVE: Final = """
     SELECT id, email, name, role, is_active, password_hash, created_at, updated_at, deleted_at
     FROM users WHERE (created_at, id) > (%(created_at)s, %(id)s) AND deleted_at IS NULL
@@ -199,10 +217,16 @@ class PostgresUserRepository:
         return int(total if include_deleted else live)
 
     async def page(
-        self, *, offset: int, limit: int, include_deleted: bool = False
+        self, *, offset: int, limit: int, include_deleted: bool = False, newest_first: bool = False
     ) -> Sequence[User]:
-        """Return users *offset* to *offset* + *limit* in creation order."""
-        query = _PAGE_ALL if include_deleted else _PAGE_LIVE
+        """Return users *offset* to *offset* + *limit* in creation order (or its reverse)."""
+        queries = {
+            (False, False): _PAGE_LIVE,
+            (True, False): _PAGE_ALL,
+            (False, True): _PAGE_LIVE_NEWEST_FIRST,
+            (True, True): _PAGE_ALL_NEWEST_FIRST,
+        }
+        query = queries[include_deleted, newest_first]
         return await self._many(query, {"offset": offset, "limit": limit})
 
     async def after(
