@@ -54,6 +54,14 @@ def rss_mib(proc: psutil.Process) -> float:
     return proc.memory_info().rss / 2**20
 
 
+def _cpu(proc: psutil.Process) -> float:
+    try:
+        times = proc.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return times.user + times.system
+
+
 def tree_cpu_seconds(root: psutil.Process) -> float:
     """Return the CPU seconds used so far by *root* and every process under it."""
     total = 0.0
@@ -102,6 +110,8 @@ class CpuWindow:
         self._database = database
         self._started = time.monotonic()
         self._server0 = tree_cpu_seconds(server)
+        self._workers = workers(server)
+        self._workers0 = [_cpu(p) for p in self._workers]
         self._backends0 = backends_cpu_seconds(database)
         self._machine0 = machine_busy_seconds()
         self._interrupts0 = interrupt_seconds()
@@ -120,8 +130,12 @@ class CpuWindow:
         machine = (machine_busy_seconds() - self._machine0) / wall
         interrupts = (interrupt_seconds() - self._interrupts0) / wall
         ours = server + postgres + load_generator_share
+        per_worker = [
+            (_cpu(p) - c0) / wall for p, c0 in zip(self._workers, self._workers0, strict=True)
+        ]
         return {
             "server_cores": server,
+            "worker_cores": per_worker,
             "postgres_cores": postgres,
             "wrk_cores": load_generator_share,
             "interrupt_cores": interrupts,

@@ -52,6 +52,7 @@ TIMES = "\u00d7"
 DASH = "\u2013"
 _S1, _S2, _S3 = "S1 authenticated read", "S2 login storm", "S3 registration"
 _S4, _S5, _MEM = "S4 reads during a login storm", "S5 page at depth 980,000", "Machine"
+_S5M = "S5 page at depth 500,000"
 ROWS: list[tuple[str, str, Getter, str]] = [
     (_S1, "requests/s", metric("S1", "ok_per_s"), ",.0f"),
     (_S1, "p50 ms", metric("S1", "p50_us", scale=MS), ",.1f"),
@@ -85,6 +86,10 @@ ROWS: list[tuple[str, str, Getter, str]] = [
     (_S5, "cursor p50 ms", metric("S5", "cursor", "p50_ms"), ",.1f"),
     (_S5, "cursor p99 ms", metric("S5", "cursor", "p99_ms"), ",.1f"),
     (_S5, "offset p50 ms, id order", metric("S5", "offset_by_id", "p50_ms"), ",.1f"),
+    (_S5M, "offset p50 ms", metric("S5", "offset_mid", "p50_ms"), ",.1f"),
+    (_S5M, "offset p99 ms", metric("S5", "offset_mid", "p99_ms"), ",.1f"),
+    (_S5M, "cursor p50 ms", metric("S5", "cursor_mid", "p50_ms"), ",.1f"),
+    (_S5M, "cursor p99 ms", metric("S5", "cursor_mid", "p99_ms"), ",.1f"),
     (_MEM, "busy cores before start (background)", metric("background_cores"), ".2f"),
     (_MEM, "idle RSS per worker MiB", _mean_of("idle_rss_mib"), ",.0f"),
     (_MEM, "peak RSS per worker MiB", _max_of("peak_rss_mib"), ",.0f"),
@@ -181,7 +186,7 @@ def targets(data: dict[str, Any]) -> str:  # noqa: C901, PLR0912 - one row per t
             share = ours / ceiling
             rows.append(
                 f"| {scenario} ≥ 90 % of the hashing ceiling | 1 | {ours:.2f} {name}/s = "
-                f"{share:.0%} of {ceiling:.2f}/s | {_verdict(share >= 0.9)} |"
+                f"{share:.1%} of {ceiling:.2f}/s | {_verdict(share >= 0.9)} |"
             )
     for w in data["config"]["workers"]:
         ours = med(data, "usermgmt", w, metric("S4", "reads", "ok_per_s"))
@@ -203,24 +208,31 @@ def targets(data: dict[str, Any]) -> str:  # noqa: C901, PLR0912 - one row per t
         if logins is not None:
             share = logins / ceiling
             rows.append(
-                f"| S4 logins ≥ 80 % of the ceiling | {w} | {logins:.2f}/s = {share:.0%} "
+                f"| S4 logins ≥ 80 % of the ceiling | {w} | {logins:.2f}/s = {share:.1%} "
                 f"| {_verdict(share >= 0.8)} |"
             )
     for w in data["config"]["workers"]:
-        cursor = med(data, "usermgmt", w, metric("S5", "cursor", "p50_ms"))
-        if cursor is not None:
+        cursors = [
+            c
+            for key in ("cursor", "cursor_mid")
+            if (c := med(data, "usermgmt", w, metric("S5", key, "p50_ms"))) is not None
+        ]
+        if cursors:
+            worst = max(cursors)
             rows.append(
-                f"| S5 cursor p50 ≤ 20 ms | {w} | {cursor:,.1f} ms | {_verdict(cursor <= 20)} |"
+                f"| S5 cursor p50 ≤ 20 ms at any depth | {w} | {worst:,.1f} ms (the slower of "
+                f"depths 980,000 and 500,000) | {_verdict(worst <= 20)} |"
             )
-        ours = med(data, "usermgmt", w, metric("S5", "offset", "p50_ms"))
-        flask = med(data, "flask", w, metric("S5", "offset", "p50_ms"))
-        if ours is not None and flask is not None:
-            rows.append(
-                f"| S5 offset p50 ≤ 1/10 of Flask's | {w} | {ours:,.1f} vs {flask:,.1f} ms "
-                f"= 1/{flask / ours:.1f} | {_verdict(ours * 10 <= flask)} |"
-            )
+        for key, depth in (("offset", "980,000"), ("offset_mid", "500,000")):
+            ours = med(data, "usermgmt", w, metric("S5", key, "p50_ms"))
+            flask = med(data, "flask", w, metric("S5", key, "p50_ms"))
+            if ours is not None and flask is not None:
+                rows.append(
+                    f"| S5 offset p50 ≤ 1/10 of Flask's (depth {depth}) | {w} | {ours:,.1f} vs "
+                    f"{flask:,.1f} ms = 1/{flask / ours:.1f} | {_verdict(ours * 10 <= flask)} |"
+                )
     for w in data["config"]["workers"]:
-        for label, getter in (
+        for kind, getter in (
             ("idle", _mean_of("idle_rss_mib")),
             ("peak", _max_of("peak_rss_mib")),
         ):
@@ -231,7 +243,7 @@ def targets(data: dict[str, Any]) -> str:  # noqa: C901, PLR0912 - one row per t
                 continue
             best_p, best_v = min(known, key=lambda pv: pv[1])
             rows.append(
-                f"| RSS per worker ({label}) ≤ best peer's | {w} | {ours:,.0f} vs "
+                f"| RSS per worker ({kind}) ≤ best peer's | {w} | {ours:,.0f} vs "
                 f"{label(best_p)} {best_v:,.0f} MiB | {_verdict(ours <= best_v)} |"
             )
     return "\n".join(rows)
@@ -261,9 +273,13 @@ def floors(data: dict[str, Any]) -> str:
 def markdown(data: dict[str, Any]) -> str:
     """The whole report: floors, the table, the targets."""
     config = data["config"]
+    start, end = data["machine"].get("commit", "?"), data.get("commit_at_end")
+    changed = (
+        f" **The checkout changed during the run (now {end}).**" if end not in {None, start} else ""
+    )
     return (
-        f"Run {data['run_id']}: {config['rounds']} round(s) of {config['duration_s']:g} s "
-        f"per scenario, median (min{DASH}max).\n\n"
+        f"Run {data['run_id']} of commit {start}: {config['rounds']} round(s) of "
+        f"{config['duration_s']:g} s per scenario, median (min{DASH}max).{changed}\n\n"
         f"{floors(data)}\n\n{table(data)}\n\n{targets(data)}\n"
     )
 

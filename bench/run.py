@@ -42,6 +42,7 @@ S2_CONNECTIONS = 16
 TOKEN_USERS = 16  # S1 cycles through the tokens of users u1..u16 (u1 is the admin)
 LOGIN_FIRST, LOGIN_COUNT = 1_001, 50_000  # S2 signs in as u1001, u1002, ...
 DEEP = 980_000  # S5: page 49,000 of 20 starts after the 980,000th user
+MIDDLE = 500_000  # and page 25,001 after the 500,000th: as far from both ends as it gets
 
 
 def log(message: str) -> None:
@@ -225,11 +226,15 @@ def run_system(system: System, workers: int, round_no: int, opts: argparse.Names
 
 
 def deep_pages(system: System, admin_token: str, opts: argparse.Namespace) -> dict:
-    """S5: the offset page at depth 980,000 and the cursor page at the same depth."""
+    """S5: offset and cursor pages near the end (980,000 users in) and in the middle."""
     out: dict[str, Any] = {}
-    pages = {"offset": system.offset_path}
+    pages: dict[str, str | None] = {}
+    if system.offset_path:
+        pages["offset"] = system.offset_path
+        pages["offset_mid"] = system.offset_path.replace("page=49000", f"page={MIDDLE // 20 + 1}")
     if system.cursor_path:
-        pages["cursor"] = system.cursor_path.format(cursor=opts.cursor)
+        pages["cursor"] = system.cursor_path.format(cursor=opts.cursors[DEEP])
+        pages["cursor_mid"] = system.cursor_path.format(cursor=opts.cursors[MIDDLE])
     if system.name == "flask":
         pages["offset_by_id"] = "/api/users/by-id/?page=49000&per_page=20"
     for kind, path in pages.items():
@@ -259,6 +264,7 @@ def machine() -> dict[str, Any]:
         check=False,
     )
     return {
+        "commit": commit(),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
@@ -268,6 +274,23 @@ def machine() -> dict[str, Any]:
         "postgresql": pg.stdout.strip(),
         "versions": versions(),
     }
+
+
+def commit() -> str:
+    """Return the checkout's commit, flagged when src/ or sql/ differ from it."""
+    head = subprocess.run(
+        ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(BENCH), "status", "--porcelain", "--", "../src", "../sql"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return head + (" (with uncommitted changes to src/ or sql/)" if dirty else "")
 
 
 def versions() -> dict[str, dict[str, str]]:
@@ -296,10 +319,10 @@ def versions() -> dict[str, dict[str, str]]:
     return found
 
 
-def deep_cursor() -> str:
+def deep_cursor(depth: int) -> str:
     python = VENVS / "usermgmt" / "bin" / "python"
     done = subprocess.run(
-        [str(python), "prepare_usermgmt.py", "cursor", USERMGMT.dsn, str(DEEP)],
+        [str(python), "prepare_usermgmt.py", "cursor", USERMGMT.dsn, str(depth)],
         cwd=BENCH,
         capture_output=True,
         text=True,
@@ -345,7 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     if not opts.skip_prepare:
         prepare(opts.systems, opts.users)
-    opts.cursor = deep_cursor() if USERMGMT in opts.systems and "S5" in opts.scenarios else ""
+    opts.cursors = {}
+    if USERMGMT in opts.systems and "S5" in opts.scenarios:
+        opts.cursors = {depth: deep_cursor(depth) for depth in (DEEP, MIDDLE)}
     out = RESULTS / f"run-{opts.run_id}.json"
     data: dict[str, Any] = {
         "run_id": opts.run_id,
@@ -390,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
                 log("    " + report.one_line(record))
                 save()
     data["elapsed_s"] = time.monotonic() - started
+    data["commit_at_end"] = commit()
+    if data["commit_at_end"] != data["machine"]["commit"]:
+        log(f"the checkout changed during the run: {data['machine']['commit']} -> now {commit()}")
     save()
     table = report.markdown(data)
     out.with_suffix(".md").write_text(table)
