@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -270,13 +271,35 @@ def floors(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def source_changed(start: str, end: str) -> bool:
+    """Return whether src/ or sql/ differ between two commits as ``commit()`` records them."""
+    if "uncommitted" in start or "uncommitted" in end:
+        return start != end
+    same = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(Path(__file__).parent),
+            "diff",
+            "--quiet",
+            start,
+            end,
+            "--",
+            "../src",
+            "../sql",
+        ],
+        check=False,
+    )
+    return same.returncode != 0
+
+
 def markdown(data: dict[str, Any]) -> str:
     """The whole report: floors, the table, the targets."""
     config = data["config"]
     start, end = data["machine"].get("commit", "?"), data.get("commit_at_end")
-    changed = (
-        f" **The checkout changed during the run (now {end}).**" if end not in {None, start} else ""
-    )
+    changed = ""
+    if end is not None and source_changed(start, end):
+        changed = f" **usermgmt's source changed during the run (now {end}).**"
     return (
         f"Run {data['run_id']} of commit {start}: {config['rounds']} round(s) of "
         f"{config['duration_s']:g} s per scenario, median (min{DASH}max).{changed}\n\n"

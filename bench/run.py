@@ -416,8 +416,8 @@ def main(argv: list[str] | None = None) -> int:
                 save()
     data["elapsed_s"] = time.monotonic() - started
     data["commit_at_end"] = commit()
-    if data["commit_at_end"] != data["machine"]["commit"]:
-        log(f"the checkout changed during the run: {data['machine']['commit']} -> now {commit()}")
+    if report.source_changed(data["machine"]["commit"], data["commit_at_end"]):
+        log(f"usermgmt's source changed during the run: now {data['commit_at_end']}")
     save()
     table = report.markdown(data)
     out.with_suffix(".md").write_text(table)

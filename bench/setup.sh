@@ -3,10 +3,11 @@
 #
 #   bash bench/setup.sh
 #
-# Debian packages: wrk (the HTTP load generator) and pgbench (shipped by the
-# postgresql-15 server package on Debian 12). Python: one virtualenv per system
-# under test, so that no system's dependencies change another's, plus one for
-# the driver and its tools (py-spy, matplotlib, psutil).
+# Debian packages: wrk (the HTTP load generator), pgbench (shipped by the
+# postgresql-15 server package on Debian 12) and perf (for profile.py).
+# Python: one virtualenv per system under test, so that no system's
+# dependencies change another's, plus one for the driver and its tools
+# (py-spy, matplotlib, psutil).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,6 +19,7 @@ need_apt=()
 command -v wrk >/dev/null || need_apt+=(wrk)
 command -v pgbench >/dev/null || need_apt+=(postgresql-15 postgresql-client-15)
 command -v psql >/dev/null || need_apt+=(postgresql-client-15)
+command -v perf >/dev/null || need_apt+=(linux-perf)  # profile.py's on-CPU split (optional)
 if ((${#need_apt[@]})); then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
