@@ -254,14 +254,19 @@ class UserManagement:
             settings = settings.evolve(jwt_secret=RandomIdGenerator().new_secret())
         clock = clock or SystemClock()
         db = InMemoryDatabase()
+        closers: tuple[Callable[[], Awaitable[object]], ...] = ()
+        if hasher is None:
+            own = _hasher(settings)
+            hasher, closers = own, (own.aclose,)
         return cls(
             settings=settings,
             uow=InMemoryUnitOfWork(db),
             attempts=InMemoryLoginAttemptStore(db),
-            hasher=hasher or _hasher(settings),
+            hasher=hasher,
             codec=_LazyCodec(settings, clock),
             clock=clock,
             ids=RandomIdGenerator(),
+            closers=closers,
         )
 
     @classmethod
@@ -276,15 +281,16 @@ class UserManagement:
         clock = clock or SystemClock()
         database = PostgresDatabase(url, max_size=settings.database_pool_size)
         attempts: LoginAttemptStore = PostgresLoginAttemptStore(database.pool)
-        closers: tuple[Callable[[], Awaitable[object]], ...] = ()
+        hasher = _hasher(settings)
+        closers: tuple[Callable[[], Awaitable[object]], ...] = (hasher.aclose,)
         if settings.redis_url:
             redis_store = _redis_attempts(settings.redis_url)
-            attempts, closers = redis_store, (redis_store.aclose,)
+            attempts, closers = redis_store, (*closers, redis_store.aclose)
         return cls(
             settings=settings,
             uow=database.uow,
             attempts=attempts,
-            hasher=_hasher(settings),
+            hasher=hasher,
             codec=_LazyCodec(settings, clock),
             clock=clock,
             ids=RandomIdGenerator(),

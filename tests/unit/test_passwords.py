@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 
+import anyio
 import argon2
 import pytest
 
@@ -84,3 +86,40 @@ async def test_the_dummy_hash_uses_the_current_parameters() -> None:
     hasher = Argon2PasswordHasher(argon2.PasswordHasher(time_cost=2, memory_cost=32, parallelism=2))
 
     assert not hasher.needs_rehash(hasher._dummy_hash)
+
+
+def test_one_hasher_serves_successive_event_loops() -> None:
+    """The worker pool belongs to no event loop: a service reopened on a new loop still hashes."""
+    hasher = Argon2PasswordHasher(CHEAP)
+
+    first = anyio.run(hasher.hash, "correct horse battery")
+    verified = anyio.run(hasher.verify, "correct horse battery", first)
+
+    assert verified
+    anyio.run(hasher.aclose)
+
+
+async def test_concurrency_is_bounded_by_the_pool() -> None:
+    """No more hashes run at once than the pool has threads."""
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    class Slow(argon2.PasswordHasher):
+        def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+            nonlocal running, peak
+            with lock:
+                running += 1
+                peak = max(peak, running)
+            time.sleep(0.02)
+            with lock:
+                running -= 1
+            return super().hash(password, salt=salt)
+
+    hasher = Argon2PasswordHasher(Slow.from_parameters(argon2.profiles.CHEAPEST), max_concurrency=2)
+    async with anyio.create_task_group() as tg:
+        for _ in range(8):
+            tg.start_soon(hasher.hash, "correct horse battery")
+    await hasher.aclose()
+
+    assert peak == 2
