@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import anyio
 import psycopg
 import pytest
 
 from usermgmt import MigrationError
-from usermgmt.adapters.postgres import Migrator
+from usermgmt.adapters.postgres import Migrator, migrate
 from usermgmt.adapters.postgres.migrate import bundled_migrations, read_migrations
 
 pytestmark = pytest.mark.anyio
@@ -75,3 +76,14 @@ def test_duplicate_version_numbers_are_refused(tmp_path: Path) -> None:
 
     with pytest.raises(MigrationError, match="numbered 0007"):
         read_migrations(sorted(tmp_path.iterdir()))
+
+
+def test_missing_migration_files_are_reported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A broken install without its SQL files fails with a MigrationError, not a traceback."""
+    monkeypatch.setattr(migrate, "resources", SimpleNamespace(files=lambda _package: tmp_path))
+    monkeypatch.setattr(migrate, "__file__", str(tmp_path / "a" / "b" / "c" / "d" / "migrate.py"))
+
+    with pytest.raises(MigrationError, match="the migrations are missing"):
+        bundled_migrations()

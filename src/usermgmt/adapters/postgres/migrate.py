@@ -67,6 +67,8 @@ def bundled_migrations() -> list[MigrationFile]:
     shipped = resources.files("usermgmt") / "sql"
     source = Path(__file__).resolve().parents[4] / "sql"
     folder: Traversable = shipped if shipped.is_dir() else source
+    if not folder.is_dir():
+        raise MigrationError(f"the migrations are missing: neither {shipped} nor {source} exists")
     return read_migrations(folder.iterdir())
 
 
