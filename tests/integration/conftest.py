@@ -26,9 +26,11 @@ import pytest
 from psycopg import conninfo, sql
 
 from usermgmt import Settings, UserManagement
-from usermgmt.adapters.postgres import Migrator
+from usermgmt.adapters.postgres import Migrator, PostgresDatabase
 
-_TABLES = sql.SQL("TRUNCATE users, sessions, refresh_tokens, login_failures CASCADE")
+_TABLES = sql.SQL(
+    "TRUNCATE users, sessions, refresh_tokens, login_failures, key_value_store CASCADE"
+)
 
 
 def _docker_answers() -> bool:
@@ -103,6 +105,17 @@ def empty_database(database_url: str) -> str:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(_TABLES)
     return database_url
+
+
+@pytest.fixture
+async def database(empty_database: str) -> AsyncIterator[PostgresDatabase]:
+    """Yield an open connection pool on the emptied test database."""
+    database = PostgresDatabase(empty_database)
+    await database.open()
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 @pytest.fixture

@@ -18,17 +18,6 @@ pytestmark = pytest.mark.anyio
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
-@pytest.fixture
-async def database(empty_database: str) -> AsyncIterator[PostgresDatabase]:
-    """Yield an open pool on the emptied test database."""
-    database = PostgresDatabase(empty_database)
-    await database.open()
-    try:
-        yield database
-    finally:
-        await database.close()
-
-
 class TestPostgresUsers(UserRepositoryContract):
     @pytest.fixture
     def uow(self, database: PostgresDatabase) -> UnitOfWork:

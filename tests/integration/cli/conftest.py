@@ -9,14 +9,11 @@ test.
 from __future__ import annotations
 
 import os
-import secrets
 import sysconfig
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import conninfo, sql
 from typer.testing import CliRunner, Result
 
 from usermgmt import BlockingUserManagement, Settings, UserManagement
@@ -71,21 +68,6 @@ def um(empty_database: str, settings: Settings) -> Iterator[BlockingUserManageme
     """The library's synchronous facade on the same database, to arrange and to check."""
     with UserManagement.from_url(empty_database, settings).blocking() as facade:
         yield facade
-
-
-@pytest.fixture
-def fresh_database(database_url: str) -> Iterator[str]:
-    """Yield the URL of a brand-new database on the test server, never migrated."""
-    name = f"usermgmt_cli_fresh_{secrets.token_hex(4)}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield conninfo.make_conninfo(database_url, dbname=name)
-    finally:
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 @pytest.fixture

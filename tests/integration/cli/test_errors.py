@@ -2,44 +2,22 @@
 
 from __future__ import annotations
 
-import attrs
 import pytest
 import typer
 from typer.testing import CliRunner
 
 import usermgmt
+from tests.errors import domain_errors, instance_of
 from usermgmt import UserMgmtError
 from usermgmt.entrypoints.cli.errors import handle_errors
 
-_PLACEHOLDERS: dict[object, object] = {"str": "email", "int": 3, "bool": True}
 
-
-def _every_error() -> list[type[UserMgmtError]]:
-    found: list[type[UserMgmtError]] = []
-    pending = [UserMgmtError]
-    while pending:
-        cls = pending.pop()
-        found.append(cls)
-        pending.extend(cls.__subclasses__())
-    return sorted(found, key=lambda cls: cls.__name__)
-
-
-def _instance(cls: type[UserMgmtError]) -> UserMgmtError:
-    """Build *cls* with a placeholder for every required field."""
-    required = {
-        field.name: _PLACEHOLDERS[field.type]
-        for field in attrs.fields(cls)
-        if field.default is attrs.NOTHING
-    }
-    return cls(**required)
-
-
-@pytest.mark.parametrize("cls", _every_error(), ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", domain_errors(with_root=True), ids=lambda cls: cls.__name__)
 def test_each_domain_error_exits_1_with_its_message_on_one_line(
     cls: type[UserMgmtError],
 ) -> None:
     """The CLI's one handler maps every UserMgmtError subclass to exit 1 and its message."""
-    error = _instance(cls)
+    error = instance_of(cls)
     app = typer.Typer()
 
     @app.command()
@@ -63,4 +41,4 @@ def test_the_walk_sees_the_public_errors() -> None:
         and issubclass(getattr(usermgmt, name), UserMgmtError)
     }
 
-    assert exported <= set(_every_error())
+    assert exported <= set(domain_errors(with_root=True))

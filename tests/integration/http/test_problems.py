@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import attrs
 import pytest
 from litestar import Litestar, get
 from litestar.testing import TestClient
 
 import usermgmt
+from tests.errors import domain_errors, instance_of
 from usermgmt import UserMgmtError
 from usermgmt.entrypoints.http.problems import (
     _PROBLEMS,
@@ -43,34 +43,14 @@ EXPECTED = {
     "ConfigurationError": (500, "internal"),
     "MigrationError": (500, "internal"),
 }
-_PLACEHOLDERS: dict[object, object] = {"str": "email", "int": 3, "bool": True}
 
 
-def _every_error() -> list[type[UserMgmtError]]:
-    found: list[type[UserMgmtError]] = []
-    pending = list(UserMgmtError.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        found.append(cls)
-        pending.extend(cls.__subclasses__())
-    return sorted(found, key=lambda cls: cls.__name__)
-
-
-def _instance(cls: type[UserMgmtError]) -> UserMgmtError:
-    required = {
-        field.name: _PLACEHOLDERS[field.type]
-        for field in attrs.fields(cls)
-        if field.default is attrs.NOTHING
-    }
-    return cls(**required)
-
-
-@pytest.mark.parametrize("cls", _every_error(), ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", domain_errors(), ids=lambda cls: cls.__name__)
 def test_each_domain_error_has_its_own_problem_never_the_fallback(
     cls: type[UserMgmtError],
 ) -> None:
     """No subclass of UserMgmtError reaches the catch-all entry of the table."""
-    error = _instance(cls)
+    error = instance_of(cls)
     matched = next(entry for entry in _PROBLEMS if isinstance(error, entry[0]))
 
     problem = to_problem(error)
@@ -90,15 +70,15 @@ def test_the_walk_sees_every_public_error() -> None:
         if isinstance(value := getattr(usermgmt, name), type) and issubclass(value, UserMgmtError)
     }
 
-    assert exported - {UserMgmtError} <= set(_every_error())
+    assert exported - {UserMgmtError} <= set(domain_errors())
 
 
-@pytest.mark.parametrize("cls", _every_error(), ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", domain_errors(), ids=lambda cls: cls.__name__)
 def test_each_domain_error_is_served_as_problem_json_with_its_headers(
     cls: type[UserMgmtError],
 ) -> None:
     """Through the real stack: the status, the media type, and the headers the status needs."""
-    error = _instance(cls)
+    error = instance_of(cls)
 
     @get("/fail")
     async def fail() -> None:

@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import anyio
-import psycopg
 import pytest
 
 from usermgmt.adapters.postgres import PostgresDatabase
 from usermgmt.adapters.postgres.store import PostgresStore
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def database(empty_database: str) -> AsyncIterator[PostgresDatabase]:
-    """Yield an open pool on the test database, with the store's table emptied."""
-    with psycopg.connect(empty_database, autocommit=True) as conn:
-        conn.execute("DELETE FROM key_value_store")
-    database = PostgresDatabase(empty_database)
-    await database.open()
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 @pytest.fixture
