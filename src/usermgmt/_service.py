@@ -227,7 +227,7 @@ class UserManagement:
         """
         settings = settings or Settings()
         server, url = start_embedded(settings.data_dir)
-        return cls._on_postgres(url, settings, resources=(server,))
+        return cls._on_postgres(url, settings.evolve(database_url=url), resources=(server,))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:

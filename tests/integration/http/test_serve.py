@@ -170,3 +170,32 @@ def test_the_usermgmt_command_runs_serve(database_url: str) -> None:
 
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: production mode needs a signing key")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_stops_serve_and_its_embedded_database(tmp_path: Path, workers: int) -> None:
+    """Without a database URL, SIGTERM ends serve and the embedded server it started."""
+    port = _free_port()
+    env = {**os.environ, "USERMGMT_JWT_SECRET": TEST_SECRET, "USERMGMT_DATA_DIR": str(tmp_path)}
+    env.pop("USERMGMT_DATABASE_URL", None)
+    command = [*SERVE, "--port", str(port), "--workers", str(workers)]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 60
+        healthy = False
+        while not healthy and time.monotonic() < deadline:
+            try:
+                healthy = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.2)
+        postmaster = tmp_path / "pgdata" / "postmaster.pid"
+        running_while_serving = postmaster.exists()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, log = server.communicate(timeout=30)
+
+    assert healthy, log
+    assert running_while_serving
+    assert not postmaster.exists(), log  # PostgreSQL removes it when it shuts down
+    assert "Traceback" not in log

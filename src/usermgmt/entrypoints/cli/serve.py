@@ -14,6 +14,7 @@ import enum
 import importlib.util
 import logging.config
 import os
+import signal
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -247,8 +248,13 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
         service = _prepare(settings)
     except UserMgmtError as exc:
         raise _fail(str(exc)) from None
-    # Migrated once, here: the workers skip it, and all of them read the same settings.
-    os.environ.update(settings_environment(settings.evolve(migrate_on_start=False)))
+    # Migrated once, here: the workers skip it, and all of them read the same settings. The
+    # service's settings name the database it opened, the embedded one included, so workers
+    # connect to it by URL and only this process owns (and finally stops) an embedded server.
+    os.environ.update(settings_environment(service.settings.evolve(migrate_on_start=False)))
+    # uvicorn ends by re-raising the SIGTERM it caught; exiting through SystemExit instead
+    # runs the exit handlers, which stop the embedded server.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -263,6 +269,10 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
         server_header=False,
     )
     del service  # kept alive until here: it owns the embedded server, if any
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _origins(raw: str | None) -> tuple[str, ...] | None:
