@@ -37,10 +37,16 @@ def _docker_answers() -> bool:
     try:
         import docker  # noqa: PLC0415 - only needed on this path
 
-        docker.from_env(timeout=2).ping()
+        # A fixed API version: "auto" would ask the daemon at once, and leak the socket on failure.
+        client = docker.from_env(version="1.41", timeout=2)
     except Exception:  # noqa: BLE001 - any failure means "no Docker here"
         return False
-    return True
+    try:
+        return bool(client.ping())
+    except Exception:  # noqa: BLE001
+        return False
+    finally:
+        client.close()
 
 
 @contextlib.contextmanager
@@ -63,8 +69,10 @@ def _server_url() -> Iterator[str]:
         warnings.simplefilter("ignore")  # platformdirs, at import, without XDG_RUNTIME_DIR
         import pgserver  # noqa: PLC0415
 
-    with tempfile.TemporaryDirectory(prefix="usermgmt-test-pg-") as data:
-        server = pgserver.get_server(Path(data), cleanup_mode="stop")
+    with (
+        tempfile.TemporaryDirectory(prefix="usermgmt-test-pg-") as data,
+        pgserver.get_server(Path(data), cleanup_mode="stop") as server,  # stopped on leaving
+    ):
         yield server.get_uri("postgres")
 
 
