@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import sys
 
+import anyio
 import psycopg
 
 from usermgmt import Settings, UserManagement
+from usermgmt.adapters.postgres import PostgresDatabase, PostgresServiceSecrets
 from usermgmt.domain.model import UserId
-from usermgmt.domain.policy import ListPosition, encode_cursor
+from usermgmt.domain.policy import CURSOR_SECRET, ListPosition, encode_cursor
 
 # Only to build the service for its migrations: no token is signed with it.
 _SECRET = "bench-only-signing-secret-0123456789abcdef"  # noqa: S105 - benchmark only
@@ -34,7 +36,21 @@ def cursor(dsn: str, depth: int) -> None:
         ).fetchone()
     if row is None:
         sys.exit(f"fewer than {depth} users")
-    print(encode_cursor(ListPosition(created_at=row[0], user_id=UserId(row[1]))))
+    print(encode_cursor(ListPosition(created_at=row[0], user_id=UserId(row[1])), key(dsn)))
+
+
+def key(dsn: str) -> bytes:
+    """Return the database's cursor key: the one the servers sign and check cursors with."""
+
+    async def read() -> bytes:
+        database = PostgresDatabase(dsn)
+        await database.open()
+        try:
+            return await PostgresServiceSecrets(database.pool).secret(CURSOR_SECRET)
+        finally:
+            await database.close()
+
+    return anyio.run(read)
 
 
 if __name__ == "__main__":

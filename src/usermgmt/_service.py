@@ -21,13 +21,19 @@ from usermgmt.adapters.blocklist import common_passwords
 from usermgmt.adapters.clock import RandomIdGenerator, SystemClock
 from usermgmt.adapters.embedded import start_embedded
 from usermgmt.adapters.keys import development_secret
-from usermgmt.adapters.memory import InMemoryDatabase, InMemoryLoginAttemptStore, InMemoryUnitOfWork
+from usermgmt.adapters.memory import (
+    InMemoryDatabase,
+    InMemoryLoginAttemptStore,
+    InMemoryServiceSecrets,
+    InMemoryUnitOfWork,
+)
 from usermgmt.adapters.passwords import Argon2PasswordHasher
 from usermgmt.adapters.postgres import (
     MigrationState,
     Migrator,
     PostgresDatabase,
     PostgresLoginAttemptStore,
+    PostgresServiceSecrets,
 )
 from usermgmt.adapters.tokens import JwtTokenCodec
 from usermgmt.domain.auth import (
@@ -63,7 +69,14 @@ from usermgmt.domain.users import (
     UpdateUser,
     UserChanges,
 )
-from usermgmt.ports import Clock, IdGenerator, LoginAttemptStore, PasswordHasher, UnitOfWork
+from usermgmt.ports import (
+    Clock,
+    IdGenerator,
+    LoginAttemptStore,
+    PasswordHasher,
+    ServiceSecrets,
+    UnitOfWork,
+)
 from usermgmt.settings import Settings
 
 if TYPE_CHECKING:
@@ -150,6 +163,7 @@ class UserManagement:
         settings: Settings,
         uow: UnitOfWork,
         attempts: LoginAttemptStore,
+        secrets: ServiceSecrets,
         hasher: PasswordHasher,
         codec: _LazyCodec,
         clock: Clock,
@@ -191,7 +205,7 @@ class UserManagement:
         self._logout = Logout(uow, clock)
         self._get = GetUser(uow)
         self._find = FindUser(uow)
-        self._list = ListUsers(uow)
+        self._list = ListUsers(uow, secrets)
         self._update = UpdateUser(uow, hasher, passwords, clock)
         self._change_password = ChangePassword(self._update)
         self._delete = DeleteUser(uow, clock)
@@ -262,6 +276,7 @@ class UserManagement:
             settings=settings,
             uow=InMemoryUnitOfWork(db),
             attempts=InMemoryLoginAttemptStore(db),
+            secrets=InMemoryServiceSecrets(),
             hasher=hasher,
             codec=_LazyCodec(settings, clock),
             clock=clock,
@@ -290,6 +305,7 @@ class UserManagement:
             settings=settings,
             uow=database.uow,
             attempts=attempts,
+            secrets=PostgresServiceSecrets(database.pool),
             hasher=hasher,
             codec=_LazyCodec(settings, clock),
             clock=clock,

@@ -12,6 +12,7 @@ import pytest
 from usermgmt import (
     SYSTEM,
     EmailTakenError,
+    InvalidCursorError,
     InvalidTokenError,
     LastAdminError,
     Role,
@@ -167,3 +168,25 @@ async def test_counts_stay_true_under_bulk_sql(
     everyone = await service.list_users(actor=SYSTEM, include_deleted=True)
 
     assert (page.total, everyone.total) == (live, total)
+
+
+async def test_instances_on_one_database_share_the_cursor_key(
+    service: UserManagement, empty_database: str, settings: Settings
+) -> None:
+    """A cursor handed out by one instance resumes the walk on another; an altered one fails."""
+    for n in range(3):
+        await service.register_user(f"walker{n}@example.org", PASSWORD)
+    first = await service.list_users_after(actor=SYSTEM, per_page=1)
+    assert first.next_cursor is not None
+
+    async with UserManagement.from_url(empty_database, settings) as other:
+        second = await other.list_users_after(actor=SYSTEM, cursor=first.next_cursor, per_page=1)
+        flipped = "B" if first.next_cursor[-5] == "A" else "A"
+        altered = first.next_cursor[:-5] + flipped + first.next_cursor[-4:]
+        with pytest.raises(InvalidCursorError):
+            await other.list_users_after(actor=SYSTEM, cursor=altered, per_page=1)
+
+    assert [u.email.value for u in (*first.items, *second.items)] == [
+        "walker0@example.org",
+        "walker1@example.org",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -206,6 +207,9 @@ def test_throttle_keys_reveal_nothing(email: str, client: str) -> None:
 
 # --- cursors ------------------------------------------------------------------------------
 
+KEY = bytes(range(32))
+OTHER_KEY = bytes(range(1, 33))
+
 
 @given(
     st.datetimes(
@@ -214,27 +218,49 @@ def test_throttle_keys_reveal_nothing(email: str, client: str) -> None:
     st.uuids(),
 )
 def test_cursors_round_trip(created_at: datetime, user_id: uuid.UUID) -> None:
-    """Decoding an encoded position gives the position back."""
+    """Decoding an encoded position with the same key gives the position back."""
     position = ListPosition(created_at=created_at, user_id=UserId(user_id))
 
-    assert decode_cursor(encode_cursor(position)) == position
+    assert decode_cursor(encode_cursor(position, KEY), KEY) == position
 
 
 @given(st.text(max_size=60))
 def test_anything_else_is_not_a_cursor(text: str) -> None:
     """Arbitrary text is refused with InvalidCursorError, never another exception."""
-    try:
-        position = decode_cursor(text)
-    except InvalidCursorError:
+    with pytest.raises(InvalidCursorError):
+        decode_cursor(text, KEY)
+
+
+def test_a_cursor_signed_with_another_key_is_refused() -> None:
+    """A cursor made by another deployment (another key) does not decode here."""
+    cursor = encode_cursor(ListPosition(created_at=NOW, user_id=UserId(uuid.UUID(int=7))), KEY)
+
+    with pytest.raises(InvalidCursorError):
+        decode_cursor(cursor, OTHER_KEY)
+
+
+@given(index=st.integers(min_value=2, max_value=55), replacement=st.sampled_from("AQgw_-09az"))
+def test_an_altered_cursor_is_refused(index: int, replacement: str) -> None:
+    """Changing any character of a cursor (its position or its signature) is detected."""
+    cursor = encode_cursor(ListPosition(created_at=NOW, user_id=UserId(uuid.UUID(int=7))), KEY)
+    altered = cursor[:index] + replacement + cursor[index + 1 :]
+
+    if altered == cursor:
         return
-    assert encode_cursor(position) == text  # only a canonical cursor decodes
+    with pytest.raises(InvalidCursorError):
+        decode_cursor(altered, KEY)
 
 
-def test_a_tampered_cursor_is_refused() -> None:
-    """Changing a character of a cursor's padding-free form is detected or decodes canonically."""
-    cursor = encode_cursor(ListPosition(created_at=NOW, user_id=UserId(uuid.UUID(int=7))))
+def test_a_forged_cursor_for_another_position_is_refused() -> None:
+    """A client that re-encodes another position without the key gets a refusal."""
+    cursor = encode_cursor(ListPosition(created_at=NOW, user_id=UserId(uuid.UUID(int=7))), KEY)
+    raw = bytearray(base64.urlsafe_b64decode(cursor[2:] + "=="))
+    raw[23] ^= 1  # the last byte of the user id: a neighbouring position
+    forged = cursor[:2] + base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
 
     with pytest.raises(InvalidCursorError):
-        decode_cursor(cursor + "A")
+        decode_cursor(forged, KEY)
     with pytest.raises(InvalidCursorError):
-        decode_cursor("x" + cursor[1:])
+        decode_cursor(cursor + "A", KEY)
+    with pytest.raises(InvalidCursorError):
+        decode_cursor("x" + cursor[1:], KEY)

@@ -9,6 +9,7 @@ refresh tokens. State lives in one process and one event loop.
 from __future__ import annotations
 
 import bisect
+import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
@@ -319,3 +320,15 @@ class InMemoryLoginAttemptStore:
         for key in stale:
             del self._db.failures[key]
         return len(stale)
+
+
+class InMemoryServiceSecrets:
+    """The service's own keys, made on first use and kept as long as this object."""
+
+    def __init__(self) -> None:
+        """Start with no keys."""
+        self._keys: dict[str, bytes] = {}
+
+    async def secret(self, purpose: str) -> bytes:
+        """Return the key for *purpose*, making it on first use."""
+        return self._keys.setdefault(purpose, secrets.token_bytes(32))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import math
 import struct
 import unicodedata
@@ -188,9 +189,13 @@ def require_self_or_admin(actor: Actor, user_id: UserId, action: str) -> None:
 
 # --- opaque listing cursors ------------------------------------------------------------------
 
-_CURSOR_PREFIX: Final = "u1"
+_CURSOR_PREFIX: Final = "u2"
 _CURSOR_LAYOUT: Final = struct.Struct(">q16s")
+_CURSOR_MAC_BYTES: Final = 16
+_CURSOR_LENGTH: Final = len(_CURSOR_PREFIX) + 54  # base64url of 24 + 16 bytes, unpadded
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+CURSOR_SECRET: Final = "listing-cursor"  # noqa: S105 - a purpose, not a secret
+"""The purpose under which the service-wide key that signs listing cursors is kept."""
 
 
 @attrs.frozen(kw_only=True)
@@ -201,31 +206,45 @@ class ListPosition:
     user_id: UserId
 
 
-def encode_cursor(position: ListPosition) -> str:
-    """Return the opaque cursor for *position*."""
+def _cursor_mac(raw: bytes, key: bytes) -> bytes:
+    return hmac.new(key, _CURSOR_PREFIX.encode() + raw, hashlib.sha256).digest()[:_CURSOR_MAC_BYTES]
+
+
+def encode_cursor(position: ListPosition, key: bytes) -> str:
+    """Return the opaque cursor for *position*, signed with *key* (HMAC-SHA256, 128 bits)."""
     micros = (position.created_at - _EPOCH) // timedelta(microseconds=1)
     raw = _CURSOR_LAYOUT.pack(micros, position.user_id.bytes)
-    return _CURSOR_PREFIX + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    signed = raw + _cursor_mac(raw, key)
+    return _CURSOR_PREFIX + base64.urlsafe_b64encode(signed).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str) -> ListPosition:
-    """Return the position a cursor from :func:`encode_cursor` stands for.
+def decode_cursor(cursor: str, key: bytes) -> ListPosition:
+    """Return the position a cursor from :func:`encode_cursor` with the same *key* stands for.
+
+    A cursor is signed, so that a client cannot forge one or alter one it was
+    given: the walk resumes only where this service said it would.
 
     Raises:
-        InvalidCursorError: *cursor* was not made by :func:`encode_cursor`.
+        InvalidCursorError: *cursor* was not made by :func:`encode_cursor` with *key*.
     """
     invalid = InvalidCursorError("cursor", "is not a cursor this service handed out")
-    if not cursor.startswith(_CURSOR_PREFIX) or len(cursor) != len(_CURSOR_PREFIX) + 32:
+    if not cursor.startswith(_CURSOR_PREFIX) or len(cursor) != _CURSOR_LENGTH:
         raise invalid
     try:
-        raw = base64.urlsafe_b64decode(cursor[len(_CURSOR_PREFIX) :])
-        micros, id_bytes = _CURSOR_LAYOUT.unpack(raw)
+        signed = base64.urlsafe_b64decode(cursor[len(_CURSOR_PREFIX) :] + "==")
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    raw, mac = signed[: _CURSOR_LAYOUT.size], signed[_CURSOR_LAYOUT.size :]
+    if not hmac.compare_digest(mac, _cursor_mac(raw, key)):
+        raise invalid
+    micros, id_bytes = _CURSOR_LAYOUT.unpack(raw)
+    try:
         position = ListPosition(
             created_at=_EPOCH + timedelta(microseconds=micros),
             user_id=UserId(UUID(bytes=id_bytes)),
         )
-    except (binascii.Error, struct.error, ValueError, OverflowError):
+    except OverflowError:  # signed by us, so only a key shared with something else gets here
         raise invalid from None
-    if encode_cursor(position) != cursor:
+    if encode_cursor(position, key) != cursor:
         raise invalid  # a non-canonical spelling of the same bytes
     return position

@@ -29,6 +29,7 @@ from usermgmt.domain.model import (
     clean_name,
 )
 from usermgmt.domain.policy import (
+    CURSOR_SECRET,
     ListPosition,
     PasswordPolicy,
     decode_cursor,
@@ -39,7 +40,14 @@ from usermgmt.domain.policy import (
     require_admin,
     require_self_or_admin,
 )
-from usermgmt.ports import Clock, IdGenerator, PasswordHasher, SessionStore, UnitOfWork
+from usermgmt.ports import (
+    Clock,
+    IdGenerator,
+    PasswordHasher,
+    ServiceSecrets,
+    SessionStore,
+    UnitOfWork,
+)
 
 MAX_PER_PAGE: Final = 100
 MAX_PAGE: Final = 10_000_000
@@ -158,9 +166,10 @@ def _check_per_page(per_page: int) -> None:
 
 @attrs.frozen
 class ListUsers:
-    """List users oldest first, by page number or by an opaque cursor (admins only)."""
+    """List users oldest first, by page number or by an opaque, signed cursor (admins only)."""
 
     _uow: UnitOfWork
+    _secrets: ServiceSecrets
 
     async def page(
         self, *, actor: Actor, page: int = 1, per_page: int = 20, include_deleted: bool = False
@@ -214,11 +223,12 @@ class ListUsers:
         Raises:
             PermissionDeniedError: *actor* is not privileged.
             InvalidPageError: *per_page* out of range.
-            InvalidCursorError: *cursor* is not one this service handed out.
+            InvalidCursorError: *cursor* is not one this service handed out, or was altered.
         """
         require_admin(actor, "list users")
         _check_per_page(per_page)
-        position = decode_cursor(cursor) if cursor else None
+        key = await self._secrets.secret(CURSOR_SECRET)
+        position = decode_cursor(cursor, key) if cursor else None
         async with self._uow.standalone() as repos:
             found = await repos.users.after(
                 position, limit=per_page + 1, include_deleted=include_deleted
@@ -227,7 +237,8 @@ class ListUsers:
         next_cursor = None
         if len(found) > per_page:
             last = items[-1]
-            next_cursor = encode_cursor(ListPosition(created_at=last.created_at, user_id=last.id))
+            position = ListPosition(created_at=last.created_at, user_id=last.id)
+            next_cursor = encode_cursor(position, key)
         return UserSlice(items=items, next_cursor=next_cursor)
 
 

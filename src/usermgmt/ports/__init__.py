@@ -8,7 +8,7 @@ from usermgmt.ports.repositories import (
     UnitOfWork,
     UserRepository,
 )
-from usermgmt.ports.security import PasswordHasher, TokenCodec
+from usermgmt.ports.security import PasswordHasher, ServiceSecrets, TokenCodec
 
 __all__ = [
     "Clock",
@@ -16,6 +16,7 @@ __all__ = [
     "LoginAttemptStore",
     "PasswordHasher",
     "Repositories",
+    "ServiceSecrets",
     "SessionStore",
     "TokenCodec",
     "UnitOfWork",

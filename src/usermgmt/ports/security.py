@@ -46,3 +46,15 @@ class TokenCodec(Protocol):
                 claims, or expired.
         """
         ...
+
+
+class ServiceSecrets(Protocol):
+    """Random keys the service makes for itself, the same for every instance that shares storage."""
+
+    async def secret(self, purpose: str) -> bytes:
+        """Return the 256-bit key kept for *purpose*, making it on first use.
+
+        Every instance on the same storage gets the same key, so what one
+        instance signs with it, every other verifies.
+        """
+        ...

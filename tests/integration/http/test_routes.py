@@ -560,6 +560,23 @@ def test_list_refuses_bad_query_parameters_with_422(api: Api, query: str, field:
     assert [e["field"] for e in problem["errors"]] == [field]  # type: ignore[attr-defined]
 
 
+def test_an_altered_cursor_is_refused_with_422(api: Api) -> None:
+    """A cursor the service handed out, with one character changed, is refused, not followed."""
+    admin = api.admin()
+    api.register("other@example.org")
+    cursor = api.client.get(
+        "/api/users/", params={"cursor": "", "per_page": 1}, headers=admin.headers
+    ).json()["next_cursor"]
+    altered = cursor[:10] + ("B" if cursor[10] == "A" else "A") + cursor[11:]
+
+    response = api.client.get(
+        "/api/users/", params={"cursor": altered, "per_page": 1}, headers=admin.headers
+    )
+
+    problem = assert_problem(response, 422)
+    assert [e["field"] for e in problem["errors"]] == ["cursor"]  # type: ignore[attr-defined]
+
+
 def test_list_without_a_token_is_401(client: TestClient[Litestar]) -> None:
     """Listing needs authentication before anything else."""
     assert_problem(client.get("/api/users/"), 401)

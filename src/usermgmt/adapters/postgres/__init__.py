@@ -3,6 +3,7 @@
 from usermgmt.adapters.postgres.attempts import PostgresLoginAttemptStore
 from usermgmt.adapters.postgres.database import PostgresDatabase, PostgresUnitOfWork
 from usermgmt.adapters.postgres.migrate import MigrationState, Migrator
+from usermgmt.adapters.postgres.secrets import PostgresServiceSecrets
 from usermgmt.adapters.postgres.sessions import PostgresSessionStore
 from usermgmt.adapters.postgres.users import PostgresUserRepository
 
@@ -11,6 +12,7 @@ __all__ = [
     "Migrator",
     "PostgresDatabase",
     "PostgresLoginAttemptStore",
+    "PostgresServiceSecrets",
     "PostgresSessionStore",
     "PostgresUnitOfWork",
     "PostgresUserRepository",
