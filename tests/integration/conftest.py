@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import secrets
 import tempfile
@@ -49,14 +50,40 @@ def _docker_answers() -> bool:
         client.close()
 
 
+@functools.cache
+def _source() -> str:
+    """Say where this run's PostgreSQL comes from: ``url``, ``docker`` or ``embedded``."""
+    if os.environ.get("USERMGMT_TEST_DATABASE_URL"):
+        return "url"
+    return "docker" if _docker_answers() else "embedded"
+
+
+def _describe(url: str) -> str:
+    """Return *url* for a report line: host, port and user, never a password."""
+    params = conninfo.conninfo_to_dict(url)
+    params.pop("password", None)
+    return " ".join(f"{key}={value}" for key, value in params.items())
+
+
+def pytest_report_header() -> str:
+    """Say in the run's header which PostgreSQL the integration tests use."""
+    source = _source()
+    if source == "url":
+        url = os.environ["USERMGMT_TEST_DATABASE_URL"]
+        return f"usermgmt: PostgreSQL from USERMGMT_TEST_DATABASE_URL ({_describe(url)})"
+    if source == "docker":
+        return "usermgmt: PostgreSQL 16 in a testcontainers container (Docker answered)"
+    return "usermgmt: the embedded PostgreSQL (pgserver), in a temporary directory"
+
+
 @contextlib.contextmanager
 def _server_url() -> Iterator[str]:
     """Yield the URL of a PostgreSQL server's maintenance database."""
-    configured = os.environ.get("USERMGMT_TEST_DATABASE_URL")
-    if configured:
-        yield configured
+    source = _source()
+    if source == "url":
+        yield os.environ["USERMGMT_TEST_DATABASE_URL"]
         return
-    if _docker_answers():
+    if source == "docker":
         try:
             from testcontainers.community.postgres import PostgresContainer  # noqa: PLC0415
         except ImportError:
