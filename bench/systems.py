@@ -35,6 +35,7 @@ class System:
     offset_path: str | None  # the deep offset page, if the system has a user list
     cursor_path: str | None  # the deep cursor page (with {cursor}), if it has one
     pythonpath: str | None = None  # a source tree to run instead of the installed one
+    executable: str | None = None  # another installation's ``usermgmt`` (bench/compare.py)
 
     @property
     def dsn(self) -> str:
@@ -45,8 +46,8 @@ class System:
         """Return the command that serves this system with *workers* worker processes."""
         port = str(self.port)
         if self.name.startswith("usermgmt"):
-            exe = VENVS / "usermgmt" / "bin" / "usermgmt"
-            return [str(exe), "serve", "--host", HOST, "--port", port, "--workers", str(workers)]
+            exe = self.executable or str(VENVS / "usermgmt" / "bin" / "usermgmt")
+            return [exe, "serve", "--host", HOST, "--port", port, "--workers", str(workers)]
         if self.name == "fastapi-users":
             exe = VENVS / "fastapi-users" / "bin" / "uvicorn"
             return [
