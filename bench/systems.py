@@ -67,9 +67,9 @@ class System:
                 "USERMGMT_ENV": "production",
                 "USERMGMT_DATABASE_URL": self.dsn,
                 "USERMGMT_JWT_SECRET": JWT_SECRET,
-                # The per-IP limit would refuse a load generator on one address; the SPEC
-                # lets a benchmark lift it. Login throttling stays on at its defaults (every
-                # benchmark login succeeds), and so do argon2 defaults and revocation checks.
+                # The per-IP limit would refuse a load generator on one address, so it is
+                # lifted. Login throttling stays on at its defaults (every benchmark login
+                # succeeds), and so do argon2 defaults and revocation checks.
                 "USERMGMT_RATE_LIMIT_PER_MINUTE": "0",
             }
         elif self.name == "fastapi-users":
