@@ -73,4 +73,4 @@ def test_the_readme_embedding_example_runs_as_written(tmp_path: Path) -> None:
 
     for run in runs:
         assert run.returncode == 0, run.stderr
-        assert run.stdout.strip() == "ann@example.org user"
+        assert run.stdout.strip() == "cleo@example.org user"
