@@ -57,7 +57,10 @@ stands for a client that lies:
 - ``tamper_signature=True``: one bit of the signature flipped (for `create`,
   of the ``packed`` attestation signature);
 - ``counting=False`` at `create`: a credential whose counter stays 0, as
-  synced passkeys do; ``backup_eligible=``, ``backed_up=``: the BE and BS flags.
+  synced passkeys do; ``backup_eligible=``, ``backed_up=``: the BE and BS flags;
+- ``cose_key=`` at `create`: these bytes in place of the COSE public key (a
+  malformed key, or a point off the curve), while the credential keeps signing
+  with its real key.
 
 A replay needs no knob: send the same response twice, or call `get` twice with
 the same options (a fresh signature over a spent challenge). A credential the
@@ -282,6 +285,7 @@ class VirtualAuthenticator:
         backup_eligible: bool = False,
         backed_up: bool = False,
         tamper_signature: bool = False,
+        cose_key: bytes | None = None,
     ) -> RegistrationResponseJSON:
         """Make a credential for *options*, keep it, and answer as ``create()`` does.
 
@@ -298,6 +302,7 @@ class VirtualAuthenticator:
             backup_eligible: Set the BE flag, now and in every assertion.
             backed_up: Set the BS flag, now and in every assertion.
             tamper_signature: Flip a bit of the ``packed`` attestation signature.
+            cose_key: Put these bytes where the COSE public key goes.
 
         Returns:
             The registration response JSON, ready to send to the relying party.
@@ -340,7 +345,7 @@ class VirtualAuthenticator:
                 self.aaguid
                 + len(credential.id).to_bytes(2, "big")
                 + credential.id
-                + credential.cose_public_key()
+                + (credential.cose_public_key() if cose_key is None else cose_key)
             )
         authenticator_data = (
             _authenticator_data(real_rp_id if rp_id is None else rp_id, flags, 0) + attested

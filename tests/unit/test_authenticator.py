@@ -4,8 +4,8 @@ Every test runs the library's own ``generate_*_options`` and ``verify_*_response
 with user verification required as the passkey feature requires it, and sends the
 options through JSON as the HTTP API will. Besides the refusals, some tests pin
 down what the library leaves to its caller: a second assertion over a spent
-challenge verifies (the server must spend challenges), and a counter of 0 is
-never compared.
+challenge verifies (the server must spend challenges), a counter of 0 is never
+compared, and a few malformed responses escape its exception hierarchy.
 """
 
 from __future__ import annotations
@@ -685,3 +685,67 @@ def test_tampering_with_a_signature_that_none_attestation_lacks_is_a_test_error(
         passkey.create(as_json(creation_options()), tamper_signature=True)
 
     assert passkey.credentials == []
+
+
+# What the library leaves to its caller: exceptions outside its own hierarchy.
+
+
+def test_a_cose_key_without_its_type_escapes_as_a_key_error(
+    passkey: VirtualAuthenticator,
+) -> None:
+    """The relying party must treat any exception from verification as a refusal."""
+    options = creation_options()
+
+    credential = passkey.create(as_json(options), cose_key=cbor2.dumps({3: -7}))
+
+    with pytest.raises(KeyError):
+        register(credential, options)
+
+
+def test_a_key_off_the_curve_registers_and_then_breaks_sign_in_with_a_value_error() -> None:
+    """With attestation none nothing checks the point: the relying party must load the key."""
+    passkey = VirtualAuthenticator(origin=ORIGIN, algorithms=(Algorithm.ES256,))
+    options = creation_options()
+    key = {1: 2, 3: -7, -1: 1, -2: b"\x01" * 32, -3: b"\x01" * 32}
+    enrolled = register(passkey.create(as_json(options), cose_key=cbor2.dumps(key)), options)
+    login = request_options()
+    assertion = passkey.get(as_json(login))
+
+    with pytest.raises(ValueError, match="not on the curve"):
+        decoded_public_key_to_cryptography(
+            decode_credential_public_key(enrolled.credential_public_key)
+        )
+    with pytest.raises(ValueError, match="not on the curve"):
+        sign_in(assertion, login, enrolled)
+
+
+@pytest.mark.parametrize("user_handle", ["é", "A"])
+def test_a_user_handle_that_is_not_base64url_escapes_as_a_value_error(
+    passkey: VirtualAuthenticator, enrolled: VerifiedRegistration, user_handle: str
+) -> None:
+    """The user handle is decoded before the library's own error wrapping begins."""
+    login = request_options()
+    assertion: dict[str, Any] = copy.deepcopy(dict(passkey.get(as_json(login))))
+    assertion["response"]["userHandle"] = user_handle
+
+    with pytest.raises(ValueError) as raised:  # noqa: PT011  # the type is the point
+        sign_in(assertion, login, enrolled)
+
+    assert not isinstance(raised.value, WebAuthnException)
+
+
+def test_a_credential_that_is_not_an_object_escapes_as_an_attribute_error(
+    enrolled: VerifiedRegistration,
+) -> None:
+    """Only a str or a dict is parsed: the caller must check the type first."""
+    login = request_options()
+
+    with pytest.raises(AttributeError):
+        verify_authentication_response(
+            credential=[],  # type: ignore[arg-type]  # what a JSON body may hold
+            expected_challenge=login.challenge,
+            expected_rp_id=RP_ID,
+            expected_origin=ORIGIN,
+            credential_public_key=enrolled.credential_public_key,
+            credential_current_sign_count=0,
+        )
