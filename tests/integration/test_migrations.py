@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import anyio
 import psycopg
@@ -11,7 +12,12 @@ import pytest
 
 from usermgmt import MigrationError
 from usermgmt.adapters.postgres import Migrator, migrate
-from usermgmt.adapters.postgres.migrate import bundled_migrations, read_migrations
+from usermgmt.adapters.postgres.migrate import (
+    DATA_STEP_MARKER,
+    MigrationFile,
+    bundled_migrations,
+    read_migrations,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -87,3 +93,102 @@ def test_missing_migration_files_are_reported(
 
     with pytest.raises(MigrationError, match="the migrations are missing"):
         bundled_migrations()
+
+
+# --- data steps -------------------------------------------------------------------------------
+
+
+def _migration(tmp_path: Path, file_name: str, sql: str) -> Path:
+    path = tmp_path / file_name
+    path.write_text(sql, encoding="utf-8")
+    return path
+
+
+_TWO_PARTS = f"""
+CREATE TABLE pets (id integer PRIMARY KEY, name text, name_key text);
+{DATA_STEP_MARKER}
+ALTER TABLE pets ALTER COLUMN name_key SET NOT NULL;
+CREATE UNIQUE INDEX pets_name_key ON pets (name_key);
+"""
+
+
+async def _fill_keys(conn: psycopg.AsyncConnection[Any]) -> None:
+    # The step sees what the first part made, and the second part sees what the step wrote.
+    await conn.execute("INSERT INTO pets (id, name) VALUES (1, 'Rex'), (2, 'Tom')")
+    await conn.execute("UPDATE pets SET name_key = lower(name)")
+
+
+def _pets(tmp_path: Path, step: Any) -> list[MigrationFile]:
+    return read_migrations([_migration(tmp_path, "0001_pets.sql", _TWO_PARTS)], {1: step})
+
+
+async def test_a_data_step_runs_between_the_two_parts_of_its_file(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """The SQL before the marker, then the Python step, then the SQL after it."""
+    applied = await Migrator(fresh_database, _pets(tmp_path, _fill_keys)).migrate()
+
+    assert [s.version for s in applied] == [1]
+    with psycopg.connect(fresh_database) as conn:
+        assert conn.execute("SELECT id, name_key FROM pets ORDER BY id").fetchall() == [
+            (1, "rex"),
+            (2, "tom"),
+        ]
+        assert conn.execute("SELECT to_regclass('pets_name_key')").fetchone() == ("pets_name_key",)
+
+
+async def test_a_refusing_data_step_leaves_nothing_behind(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """A step that raises rolls back the first part too, and the migration stays pending."""
+
+    async def refuse(conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.execute("INSERT INTO pets (id, name) VALUES (1, 'Rex')")
+        raise MigrationError("two pets share a name")
+
+    with pytest.raises(MigrationError, match="two pets share a name"):
+        await Migrator(fresh_database, _pets(tmp_path, refuse)).migrate()
+
+    with psycopg.connect(fresh_database) as conn:
+        assert conn.execute("SELECT to_regclass('pets')").fetchone() == (None,)
+        assert conn.execute("SELECT count(*) FROM usermgmt_migrations").fetchone() == (0,)
+    states = await Migrator(fresh_database, _pets(tmp_path, _fill_keys)).status()
+    assert [s.applied_at for s in states] == [None]
+
+
+async def test_a_file_with_a_data_step_is_checksummed_whole(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """Editing the part after the marker of an applied migration is refused like any edit."""
+    await Migrator(fresh_database, _pets(tmp_path, _fill_keys)).migrate()
+    edited = _migration(tmp_path, "0001_pets.sql", _TWO_PARTS + "-- an afterthought\n")
+
+    with pytest.raises(MigrationError, match="was edited after it was applied"):
+        await Migrator(fresh_database, read_migrations([edited], {1: _fill_keys})).status()
+
+
+@pytest.mark.parametrize(
+    ("sql", "steps", "message"),
+    [
+        (_TWO_PARTS, {}, "marks a data step that this version of usermgmt does not have"),
+        ("CREATE TABLE pets (id integer);", {1: _fill_keys}, "does not mark where it runs"),
+        (_TWO_PARTS + DATA_STEP_MARKER + "\n", {1: _fill_keys}, "more than one data step"),
+        (_TWO_PARTS, {1: _fill_keys, 9: _fill_keys}, "do not exist: 0009"),
+    ],
+    ids=["marker-without-step", "step-without-marker", "two-markers", "step-without-file"],
+)
+def test_a_data_step_and_its_marker_come_together(
+    tmp_path: Path, sql: str, steps: dict[int, Any], message: str
+) -> None:
+    """A marker with no step, a step with no marker or no file, two markers: packaging errors."""
+    with pytest.raises(MigrationError, match=message):
+        read_migrations([_migration(tmp_path, "0001_pets.sql", sql)], steps)
+
+
+def test_the_marker_must_stand_on_its_own_line(tmp_path: Path) -> None:
+    """The marker inside a longer comment is just a comment: the whole file is one part."""
+    sql = f"CREATE TABLE pets (id integer); -- not here: {DATA_STEP_MARKER}\n"
+
+    (migration,) = read_migrations([_migration(tmp_path, "0001_pets.sql", sql)])
+
+    assert migration.parts == (sql, "")
