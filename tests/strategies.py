@@ -27,6 +27,46 @@ def emails(draw: st.DrawFn) -> str:
     return f"{local}@{'.'.join([*labels, tld])}"
 
 
+# Letters whose case and compatibility variants the key must fold together. DOTLESS I (U+0131)
+# is left out on purpose: Unicode's full case folding keeps it apart from "i", though its
+# upper case is "I".
+_LETTERS = (
+    string.ascii_letters
+    + string.digits
+    + "αβγδεζηθικλμνξοπρσςτυφχψωΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩάέήίόύώ"
+    + "абвгдежзийклмнопрстуфхцчшщъыьэюяАБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ"
+    + "äöüßẞàéèçñøåæœÄÖÜÀÉÈÇÑØÅÆŒǅǈǋİĳĲ"
+    + "ﬁﬂﬀﬃﬄﬅﬆ"  # ligatures, which NFKC spells out
+)
+_FULL_WIDTH_OFFSET = 0xFEE0  # "a" + offset is FULLWIDTH LATIN SMALL LETTER A
+_INVISIBLE = "\ufe0f\u3164\u034f"  # default-ignorable, yet accepted in an address
+
+
+def _variant_of(draw: st.DrawFn, char: str) -> str:
+    choices = [char, char.upper(), char.lower(), char.title()]
+    if char.isascii() and char.isalnum():
+        choices.append(chr(ord(char) + _FULL_WIDTH_OFFSET))
+    spelled = draw(st.sampled_from(choices))
+    if draw(st.integers(0, 9)) == 0:
+        spelled += draw(st.sampled_from(_INVISIBLE))
+    return spelled
+
+
+@st.composite
+def email_variants(draw: st.DrawFn) -> tuple[str, str]:
+    """An address with Unicode letters and another spelling of it.
+
+    The other spelling changes letter case (Greek final sigma, ß and ẞ
+    included), uses full-width forms and spelled-out ligatures, and sprinkles
+    invisible characters: all of it is one address under the NFKC_Casefold key.
+    """
+    local = draw(st.text(_LETTERS, min_size=1, max_size=16))
+    domain = draw(st.text(string.ascii_lowercase, min_size=1, max_size=10)) + ".org"
+    other_local = "".join(_variant_of(draw, c) for c in local)
+    other_domain = draw(st.sampled_from([domain, domain.upper()]))
+    return f"{local}@{domain}", f"{other_local}@{other_domain}"
+
+
 def _dot_atom(local: str) -> bool:
     return not local.startswith(".") and not local.endswith(".") and ".." not in local
 

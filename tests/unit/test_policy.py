@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.strategies import emails, passwords
+from tests.strategies import email_variants, emails, passwords
 from usermgmt import (
     Email,
     InvalidCursorError,
@@ -49,6 +49,50 @@ def test_parsing_is_idempotent(raw: str) -> None:
     once = Email.parse(raw)
 
     assert Email.parse(once.value) == once
+
+
+@given(email_variants())
+def test_case_and_compatibility_variants_are_one_email(pair: tuple[str, str]) -> None:
+    """Another letter case, full-width letters, ligatures, invisible characters: the same Email."""
+    raw, variant = pair
+
+    assert Email.parse(raw) == Email.parse(variant)
+    assert Email.parse(raw).key == Email.parse(variant).key
+
+
+@given(email_variants())
+def test_the_key_of_a_parsed_email_is_stable(pair: tuple[str, str]) -> None:
+    """Parsing the stored form again gives the same key: what is stored is looked up again."""
+    email = Email.parse(pair[1])
+
+    assert Email.parse(email.value).key == email.key
+    assert Email(email.value) == email
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown", "key"),
+    [
+        ("ΟΔΥΣΣΕΑΣ@example.gr", "οδυσσεας@example.gr", "οδυσσεασ@example.gr"),
+        ("οδυσσεασ@example.gr", "οδυσσεασ@example.gr", "οδυσσεασ@example.gr"),
+        ("ｃat@example.org", "ｃat@example.org", "cat@example.org"),
+        ("ﬁle@example.org", "ﬁle@example.org", "file@example.org"),
+        ("Straße@Example.DE", "straße@example.de", "strasse@example.de"),
+        ("Ann@Example.ORG", "ann@example.org", "ann@example.org"),
+    ],
+)
+def test_an_email_is_shown_lowercased_and_keyed_by_nfkc_casefold(
+    raw: str, shown: str, key: str
+) -> None:
+    """What users see stays the lowercased address; the key folds it fully."""
+    email = Email.parse(raw)
+
+    assert (email.value, email.key, str(email)) == (shown, key, shown)
+
+
+def test_different_addresses_stay_different() -> None:
+    """Folding joins spellings of one address, not different addresses."""
+    assert Email.parse("ann@example.org") != Email.parse("anne@example.org")
+    assert Email.parse("ı@example.org") != Email.parse("i@example.org")
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import attrs
 import email_validator
 
 from usermgmt.domain.errors import InvalidEmailError, ValidationError, ValueTooLongError
+from usermgmt.domain.text import nfkc_casefold
 
 UserId = NewType("UserId", UUID)
 SessionId = NewType("SessionId", UUID)
@@ -34,13 +35,21 @@ class Role(enum.StrEnum):
 
 @attrs.frozen
 class Email:
-    """A normalized email address; only this form is compared or stored.
+    """A validated email address: the form shown and stored, and the key it is compared by.
 
-    The whole address is lowercased after email-validator's normalization, so
-    equality of two ``Email`` values is the service's notion of "same account".
+    *value* is email-validator's normalization, lowercased: what the user sees.
+    *key* is the ``NFKC_Casefold`` of *value* (:func:`~usermgmt.domain.text.nfkc_casefold`):
+    the uniqueness and look-up key. Two ``Email`` values are equal when their
+    keys are, which is the service's notion of "the same account":
+    ``ΟΔΥΣΣΕΑΣ@example.gr`` and ``οδυσσεασ@example.gr`` are one address.
     """
 
-    value: str
+    value: str = attrs.field(eq=nfkc_casefold)  # compared and hashed by the key
+
+    @property
+    def key(self) -> str:
+        """The ``NFKC_Casefold`` of the address: how it is unique and looked up."""
+        return nfkc_casefold(self.value)
 
     @classmethod
     def parse(cls, raw: str) -> Email:

@@ -23,6 +23,7 @@ import attrs
 import psycopg
 from psycopg.rows import TupleRow
 
+from usermgmt.adapters.postgres import upgrades
 from usermgmt.domain.errors import MigrationError, UnavailableError
 
 # An arbitrary constant: the key of the advisory lock that migrating processes queue on.
@@ -81,7 +82,7 @@ class MigrationFile:
         return self.sql[: marker.start()], self.sql[marker.end() :]
 
 
-_BUNDLED_DATA_STEPS: Final[Mapping[int, DataStep]] = {}
+_BUNDLED_DATA_STEPS: Final[Mapping[int, DataStep]] = {3: upgrades.fill_email_keys}
 
 
 @attrs.frozen(kw_only=True)

@@ -1,0 +1,100 @@
+"""Odd Unicode sent at the API: one address in many spellings."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.http.helpers import OTHER_PASSWORD, PASSWORD, Api
+from tests.integration.http.test_routes import assert_problem
+
+# Pairs that lower() kept apart and Unicode's NFKC_Casefold joins.
+SPELLINGS = pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("ΟΔΥΣΣΕΑΣ@example.gr", "οδυσσεασ@example.gr"),
+        ("οδυσσεασ@example.gr", "ΟΔΥΣΣΕΑΣ@example.gr"),
+        ("ｃat@example.org", "cat@example.org"),
+        ("cat@example.org", "ｃａｔ@ｅｘａｍｐｌｅ.org"),
+        ("ﬁle@example.org", "file@example.org"),
+        ("file@example.org", "ﬁle@example.org"),
+        ("Straße@example.de", "strasse@example.de"),
+    ],
+    ids=[
+        "sigma-upper-first",
+        "sigma-lower-first",
+        "full-width-first",
+        "full-width-second",
+        "ligature-first",
+        "ligature-second",
+        "sharp-s",
+    ],
+)
+
+
+@SPELLINGS
+def test_registering_another_spelling_of_a_taken_address_is_409(
+    api: Api, first: str, second: str
+) -> None:
+    """The second spelling is the same address: no second account."""
+    api.register(first)
+
+    response = api.client.post(
+        "/api/users/register", json={"email": second, "password": OTHER_PASSWORD}
+    )
+
+    assert assert_problem(response, 409)["type"] == "/problems/email-taken"
+
+
+@SPELLINGS
+def test_logging_in_with_another_spelling_opens_that_account(
+    api: Api, first: str, second: str
+) -> None:
+    """Login looks the address up by its key, and finds the one account it names."""
+    registered = api.register(first)
+
+    tokens = api.login(second)
+    me = api.client.get(
+        "/api/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+
+    assert me.status_code == 200
+    assert me.json()["id"] == registered["id"]
+    assert me.json()["email"] == registered["email"]  # shown as it was registered
+
+
+def test_the_address_is_shown_as_registered_lowercased(api: Api) -> None:
+    """What users see stays the lowercased address, not its folded key."""
+    assert api.register("ΟΔΥΣΣΕΑΣ@Example.GR")["email"] == "οδυσσεας@example.gr"
+    assert api.register("ﬁle@example.org")["email"] == "ﬁle@example.org"
+
+
+def test_changing_ones_email_to_another_spelling_of_a_taken_one_is_409(api: Api) -> None:
+    """An update cannot take over another account by spelling its address differently."""
+    api.register("οδυσσεασ@example.gr")
+    ann = api.account("ann@example.org")
+
+    response = api.client.patch(
+        f"/api/users/{ann.id}", json={"email": "ΟΔΥΣΣΕΑΣ@example.gr"}, headers=ann.headers
+    )
+
+    assert assert_problem(response, 409)["type"] == "/problems/email-taken"
+
+
+def test_a_wrong_password_under_another_spelling_counts_against_the_same_account(
+    api: Api,
+) -> None:
+    """Respelling the address does not buy fresh guesses: the throttle counts by key."""
+    api.register("ΟΔΥΣΣΕΑΣ@example.gr", PASSWORD)
+    spellings = ["ΟΔΥΣΣΕΑΣ@example.gr", "οδυσσεασ@example.gr", "οδυσσεας@example.gr"]
+
+    for n in range(5):  # USERMGMT_LOGIN_MAX_FAILURES failures, each under another spelling
+        wrong = api.client.post(
+            "/api/auth/login",
+            json={"email": spellings[n % len(spellings)], "password": "not the password"},
+        )
+        assert_problem(wrong, 401)
+    throttled = api.client.post(
+        "/api/auth/login", json={"email": "Οδυσσεασ@EXAMPLE.gr", "password": PASSWORD}
+    )
+
+    assert_problem(throttled, 429)
