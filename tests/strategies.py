@@ -82,6 +82,15 @@ def passwords(min_size: int = 12) -> st.SearchStrategy[str]:
     )
 
 
+UNSAFE_IN_NAMES = "\u2028\u2029" + "".join(
+    map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+)
+"""Line separators and bidirectional overrides and isolates: never in a display name."""
+
+
 def names() -> st.SearchStrategy[str]:
-    """Display names within the length limit."""
-    return st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=60)
+    """Display names the rules accept: any script, no control, line-breaking or bidi override."""
+    return st.text(
+        st.characters(exclude_categories=("Cs", "Cc"), exclude_characters=UNSAFE_IN_NAMES),
+        max_size=60,
+    )

@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.strategies import email_variants, emails, passwords
+from tests.strategies import UNSAFE_IN_NAMES, email_variants, emails, names, passwords
 from usermgmt import (
     Email,
     InvalidCursorError,
     InvalidEmailError,
+    ValidationError,
     ValueTooLongError,
     WeakPasswordError,
 )
@@ -117,6 +118,81 @@ def test_names_over_200_characters_are_refused() -> None:
     assert clean_name("  " + "n" * 200 + " ") == "n" * 200
     with pytest.raises(ValueTooLongError):
         clean_name("n" * 201)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\x1b[31mred\x1b[0m",  # an ANSI colour escape
+        "Ann \x1b]0;owned\x07",  # a terminal title escape
+        "Ann\nINFO admin logged in",  # a forged log line
+        "Ann\r\n",
+        "\tAnn",  # leading and trailing controls are refused, not trimmed
+        "a\x00b",
+        "a\x7fb",  # DEL
+        "a\x85b",  # NEXT LINE, a C1 control
+        "a\x9b31mb",  # CONTROL SEQUENCE INTRODUCER, C1
+        "Ann\u2028INFO forged",  # LINE SEPARATOR
+        "Ann\u2029",  # PARAGRAPH SEPARATOR
+    ],
+)
+def test_names_with_control_characters_or_line_breaks_are_refused(name: str) -> None:
+    """C0, DEL, C1 and the Unicode line separators are refused, and the reason says so."""
+    with pytest.raises(ValidationError) as caught:
+        clean_name(name)
+
+    assert (caught.value.field, caught.value.reason) == (
+        "name",
+        "must not contain control characters or line breaks",
+    )
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]])
+def test_names_with_bidirectional_overrides_or_isolates_are_refused(char: str) -> None:
+    """Every embedding, override and isolate is refused: ``admin\u202etxt.exe`` cannot pass."""
+    with pytest.raises(ValidationError) as caught:
+        clean_name(f"admin{char}txt.exe")
+
+    assert caught.value.field == "name"
+    assert caught.value.reason.startswith("must not contain bidirectional override or isolate")
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        ("  Zoë  ", "Zoë"),
+        ("Zoe\u0308", "Zoë"),  # NFC: the same name typed decomposed
+        ("محمد بن موسى", "محمد بن موسى"),  # right-to-left text needs no override
+        ("a\u200fb", "a\u200fb"),  # RIGHT-TO-LEFT MARK is a mark, not an override
+        ("李小龍", "李小龍"),
+        ("👩\u200d💻 Ada", "👩\u200d💻 Ada"),  # an emoji joined by ZERO WIDTH JOINER
+        ("", ""),
+    ],
+)
+def test_names_in_any_script_are_kept_nfc_normalized(raw: str, name: str) -> None:
+    """Scripts, marks, emoji sequences: accepted, NFC-normalized and trimmed."""
+    assert clean_name(raw) == name
+
+
+@given(names())
+def test_any_safe_name_is_accepted_in_nfc(name: str) -> None:
+    """Whatever the script, a name without unsafe characters is accepted in its NFC form."""
+    assert clean_name(name) == unicodedata.normalize("NFC", name).strip()
+
+
+@given(
+    names(),
+    st.sampled_from(
+        [chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]] + list(UNSAFE_IN_NAMES)
+    ),
+    names(),
+)
+def test_an_unsafe_character_anywhere_in_a_name_is_refused(
+    before: str, unsafe: str, after: str
+) -> None:
+    """One control, line-breaking or bidi override character anywhere is enough to refuse."""
+    with pytest.raises(ValidationError):
+        clean_name(before + unsafe + after)
 
 
 # --- passwords (NIST SP 800-63B) ---------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from usermgmt.domain.text import is_default_ignorable, nfkc_casefold
+from usermgmt.domain.text import is_control, is_default_ignorable, nfkc_casefold
 
 # Any text Python can hold that a client can send: everything but lone surrogates.
 _TEXT = st.text(st.characters(exclude_categories=("Cs",)))
@@ -85,3 +85,15 @@ def test_case_and_normal_form_variants_share_one_key(text: str) -> None:
 def test_ascii_keys_are_lowercase(text: str) -> None:
     """On ASCII the key is simply the lowercase text."""
     assert nfkc_casefold(text) == text.lower()
+
+
+@pytest.mark.parametrize("char", ["\x00", "\t", "\n", "\r", "\x1b", "\x7f", "\x85", "\x9b"])
+def test_c0_del_and_c1_are_control_characters(char: str) -> None:
+    """C0 (with TAB and LF), DEL and C1 are control characters."""
+    assert is_control(char)
+
+
+@pytest.mark.parametrize("char", [" ", "a", "\u200b", "\u202e", "\u2028"])
+def test_other_characters_are_not_control_characters(char: str) -> None:
+    """Format characters and separators are not in the control category."""
+    assert not is_control(char)

@@ -38,6 +38,23 @@ _DEFAULT_IGNORABLE: Final = frozenset(
 _DROP_IGNORABLE: Final = dict.fromkeys(map(ord, _DEFAULT_IGNORABLE))
 
 
+BIDI_CONTROLS: Final = frozenset(
+    [chr(c) for c in range(0x202A, 0x202F)] + [chr(c) for c in range(0x2066, 0x206A)]
+)
+"""Bidirectional embeddings, overrides (U+202A to U+202E) and isolates (U+2066 to U+2069).
+
+They reorder the text around them: ``"admin\u202etxt.exe"`` shows as ``adminexe.txt``.
+"""
+
+LINE_SEPARATORS: Final = frozenset("\u2028\u2029")
+"""LINE SEPARATOR and PARAGRAPH SEPARATOR: line breaks that are not control characters."""
+
+
+def is_control(char: str) -> bool:
+    """Whether *char* is a control character: C0 (with TAB, LF, ESC), DEL or C1."""
+    return unicodedata.category(char) == "Cc"
+
+
 def is_default_ignorable(char: str) -> bool:
     """Whether *char* has Unicode's Default_Ignorable_Code_Point property (it shows nothing)."""
     return char in _DEFAULT_IGNORABLE

@@ -96,6 +96,30 @@ def test_create_with_a_weak_password_exits_1_with_the_policy_reason(
         um.find_user("ann@example.org", actor=SYSTEM)
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("Ann \x1b]0;owned\x07", "name: must not contain control characters or line breaks"),
+        ("admin\u202etxt.exe", "name: must not contain bidirectional override or isolate"),
+    ],
+)
+def test_create_with_a_name_that_could_forge_text_exits_1_with_the_rule(
+    cli: Cli, um: BlockingUserManagement, name: str, reason: str
+) -> None:
+    """The name rules hold for the operator too, and the error line does not echo the name."""
+    result = cli(
+        "users", "create", "ann@example.org", "--name", name, "--password-stdin",
+        stdin=PASSWORD,
+    )  # fmt: skip
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {reason}")
+    assert result.stderr.count("\n") == 1
+    assert name not in result.stderr
+    with pytest.raises(UserNotFoundError):
+        um.find_user("ann@example.org", actor=SYSTEM)
+
+
 def test_create_follows_the_configured_minimum_length(cli: Cli) -> None:
     """USERMGMT_PASSWORD_MIN_LENGTH applies to the CLI just as to the API."""
     result = cli(

@@ -98,3 +98,53 @@ def test_a_wrong_password_under_another_spelling_counts_against_the_same_account
     )
 
     assert_problem(throttled, 429)
+
+
+# --- display names -----------------------------------------------------------------------------
+
+CONTROL = "must not contain control characters or line breaks"
+BIDI = "must not contain bidirectional override or isolate characters"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("\x1b[31mAnn\x1b[0m", CONTROL),
+        ("Ann\nINFO admin signed in", CONTROL),
+        ("Ann\t", CONTROL),
+        ("Ann\x9b2J", CONTROL),
+        ("Ann\u2028forged", CONTROL),
+        ("admin\u202etxt.exe", BIDI),
+        ("admin\u2067txt.exe\u2069", BIDI),
+    ],
+    ids=["ansi-escape", "newline", "tab", "c1-csi", "line-separator", "override", "isolate"],
+)
+def test_a_name_that_could_forge_text_is_422_naming_the_rule(
+    api: Api, name: str, reason: str
+) -> None:
+    """Registration and update refuse the name with 422, ``errors`` naming ``name`` and why."""
+    ann = api.account("ann@example.org")
+
+    registered = api.client.post(
+        "/api/users/register",
+        json={"email": "bob@example.org", "password": PASSWORD, "name": name},
+    )
+    updated = api.client.patch(f"/api/users/{ann.id}", json={"name": name}, headers=ann.headers)
+
+    for response in (registered, updated):
+        problem = assert_problem(response, 422)
+        (error,) = problem["errors"]  # type: ignore[misc]
+        assert error["field"] == "name"
+        assert error["message"].startswith(reason)
+    assert api.me(ann).json()["name"] == ""
+
+
+def test_a_name_is_stored_nfc_normalized(api: Api) -> None:
+    """A decomposed name is stored composed; right-to-left script needs no override."""
+    response = api.client.post(
+        "/api/users/register",
+        json={"email": "zoe@example.org", "password": PASSWORD, "name": "Zoe\u0308 محمد"},
+    )
+
+    assert response.status_code == 201
+    assert response.json()["name"] == "Zoë محمد"
