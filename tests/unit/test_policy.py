@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.strategies import UNSAFE_IN_NAMES, email_variants, emails, names, passwords
+from tests.strategies import (
+    UNSAFE_IN_NAMES,
+    email_variants,
+    emails,
+    names,
+    passphrases,
+    passwords,
+)
 from usermgmt import (
     Email,
     InvalidCursorError,
@@ -212,7 +219,9 @@ def test_lowercase_only_passwords_are_accepted() -> None:
 @pytest.mark.parametrize("length", [64, 128, 1024])
 def test_long_passwords_are_accepted(length: int) -> None:
     """Passwords up to the bound of 1024 characters are allowed."""
-    assert len(POLICY.accept("x7" * (length // 2), ANN)) == length
+    password = " ".join(str(n) for n in range(400))[:length]
+
+    assert len(POLICY.accept(password, ANN)) == length
 
 
 def test_passwords_over_the_bound_are_refused() -> None:
@@ -260,6 +269,104 @@ def test_the_email_its_local_part_and_the_service_name_are_refused(password: str
 
     with pytest.raises(WeakPasswordError, match="email address or the service name"):
         policy.accept(password, ANN)
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        (" " * 12, "must not be only white space or invisible characters"),
+        ("\u3000" * 12, "must not be only white space or invisible characters"),  # ideographic
+        ("\u00a0 \u2003" * 4, "must not be only white space or invisible characters"),
+        ("\u200b" * 12, "must not be only white space or invisible characters"),  # zero-width
+        ("\u2060\ufeff\u200d" * 4, "must not be only white space or invisible characters"),
+        ("\u3164" * 12, "must not be only white space or invisible characters"),  # Hangul filler
+        ("\u2800" * 12, "must not be only white space or invisible characters"),  # Braille blank
+        ("\x00" * 12, "must not contain control characters"),
+        ("correct horse\tbattery", "must not contain control characters"),
+        ("correct horse battery\n", "must not contain control characters"),
+        ("\x1b[31mcorrect horse", "must not contain control characters"),
+        ("correct\x7fhorse battery", "must not contain control characters"),  # DEL
+        ("correct\x85horse battery", "must not contain control characters"),  # C1
+        ("a" * 12, "must not be one character repeated"),
+        ("AaAaAaAaAaAa", "must not be one character repeated"),  # case does not count
+        ("z\u200bz\u200bz\u200bz\u200bz\u200b", "must not be one character repeated"),
+        ("ﾟﾟﾟﾟﾟﾟﾟﾟﾟ", "must not be one character repeated"),  # after NFKC
+        ("abcabcabcabc", "must not be a group of fewer than 8 characters repeated"),
+        ("passpass", "must not be a group of fewer than 8 characters repeated"),
+        ("qwe!qwe!qwe!", "must not be a group of fewer than 8 characters repeated"),
+        ("x7x7x7x7x7x7x7", "must not be a group of fewer than 8 characters repeated"),
+        ("1212121", "must be at least 8 characters"),  # length is checked first
+        ("23456789", "must not be a run of consecutive characters"),  # 12345678 is on the list
+        ("abcdefgh", "must not be a run of consecutive characters"),
+        ("ABCDEFGHIJ", "must not be a run of consecutive characters"),
+        ("87654321", "must not be a run of consecutive characters"),  # descending
+        ("12345678901", "must not be a run of consecutive characters"),  # 9 wraps to 0
+        ("78901234567", "must not be a run of consecutive characters"),
+        ("3210987654", "must not be a run of consecutive characters"),  # and back
+        ("wxyzabcd", "must not be a run of consecutive characters"),  # z wraps to a
+        ("αβγδεζηθ", "must not be a run of consecutive characters"),
+        ("２３４５６７８９", "must not be a run of consecutive characters"),  # full-width
+        ("2345\u200b6789", "must not be a run of consecutive characters"),  # invisible
+    ],
+)
+def test_blank_control_repetitive_and_sequential_passwords_are_refused(
+    password: str, reason: str
+) -> None:
+    """NIST SP 800-63B's examples and their disguises, each with the rule that refused it."""
+    with pytest.raises(WeakPasswordError) as caught:
+        POLICY.accept(password, ANN)
+
+    assert caught.value.field == "password"
+    assert caught.value.reason.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "correct horse battery staple",
+        "Tr0ub4dor&3Tr0ub4dor&3",  # a repeated group long enough on its own
+        "1 2 3 4 5 6 7 8",  # not a run once the spaces count
+        "123456789 and then some",  # a run and then something else
+        "abcdefgh1",
+        "aaaaaaab",
+        "   spaced   ",
+        "a\u200bpassphrase",  # an invisible character among visible ones
+        "🐍🔑🌍🎲🚀🧩🪐🌵",
+    ],
+)
+def test_passwords_near_the_patterns_are_accepted(password: str) -> None:
+    """Only the whole password is judged: a run or a repeat inside it is no reason to refuse."""
+    assert POLICY.accept(password, ANN) == unicodedata.normalize("NFKC", password)
+
+
+@given(passphrases())
+def test_realistic_passphrases_are_accepted(passphrase: str) -> None:
+    """Words strung together, in any case and with any separator, pass every rule."""
+    assert POLICY.accept(passphrase, ANN) == unicodedata.normalize("NFKC", passphrase)
+
+
+def test_a_repeated_group_is_judged_against_the_configured_minimum() -> None:
+    """At 15 characters, a 12-character group repeated is too short a group."""
+    strict = PasswordPolicy(min_length=15)
+
+    with pytest.raises(WeakPasswordError, match="fewer than 15 characters repeated"):
+        strict.accept("Tr0ub4dor&3Tr0ub4dor&3", ANN)
+
+
+def test_the_email_is_compared_by_its_key() -> None:
+    """The address in another spelling is still the address."""
+    greek = Email.parse("ΟΔΥΣΣΕΑΣ@example.gr")
+
+    with pytest.raises(WeakPasswordError, match="email address"):
+        POLICY.accept("οδυσσεασ@example.gr", greek)
+    with pytest.raises(WeakPasswordError, match="email address"):
+        POLICY.accept("ΟΔΥΣΣΕΑΣ", greek)
+
+
+def test_a_common_password_with_invisible_characters_is_still_common() -> None:
+    """Zero-width characters do not take a password off the breached list."""
+    with pytest.raises(WeakPasswordError, match="too common"):
+        POLICY.accept("pass\u200bword\u200b1", ANN)
 
 
 def test_passwords_are_nfkc_normalized() -> None:

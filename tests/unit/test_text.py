@@ -1,4 +1,4 @@
-"""Unicode text rules: the NFKC_Casefold key."""
+"""Unicode text rules: the NFKC_Casefold key and the character classes the policies use."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from usermgmt.domain.text import is_control, is_default_ignorable, nfkc_casefold
+from usermgmt.domain.text import is_blank, is_control, is_default_ignorable, nfkc_casefold
 
 # Any text Python can hold that a client can send: everything but lone surrogates.
 _TEXT = st.text(st.characters(exclude_categories=("Cs",)))
@@ -97,3 +97,17 @@ def test_c0_del_and_c1_are_control_characters(char: str) -> None:
 def test_other_characters_are_not_control_characters(char: str) -> None:
     """Format characters and separators are not in the control category."""
     assert not is_control(char)
+
+
+@pytest.mark.parametrize(
+    "char", [" ", "\u00a0", "\u3000", "\u2028", "\u200b", "\u2060", "\ufeff", "\u3164", "\u2800"]
+)
+def test_white_space_and_invisible_characters_are_blank(char: str) -> None:
+    """White space, zero-width and filler characters all show nothing."""
+    assert is_blank(char)
+
+
+@pytest.mark.parametrize("char", ["a", ".", "\u0301", "\U0001f40d"])
+def test_visible_characters_are_not_blank(char: str) -> None:
+    """Letters, punctuation, marks and emoji show something."""
+    assert not is_blank(char)

@@ -1,4 +1,4 @@
-"""Unicode rules for text that people type: caseless keys and invisible characters.
+"""Unicode rules for text that people type: caseless keys, invisible and unsafe characters.
 
 Pure functions over :mod:`unicodedata`, so every face and every adapter
 compares, refuses and folds text exactly alike.
@@ -50,6 +50,14 @@ LINE_SEPARATORS: Final = frozenset("\u2028\u2029")
 """LINE SEPARATOR and PARAGRAPH SEPARATOR: line breaks that are not control characters."""
 
 
+BLANK_LOOKING: Final = frozenset("\u2800")
+"""Characters that are neither white space nor default-ignorable but show nothing.
+
+U+2800 BRAILLE PATTERN BLANK is the usual "invisible letter" of user names and
+passwords.
+"""
+
+
 def is_control(char: str) -> bool:
     """Whether *char* is a control character: C0 (with TAB, LF, ESC), DEL or C1."""
     return unicodedata.category(char) == "Cc"
@@ -58,6 +66,11 @@ def is_control(char: str) -> bool:
 def is_default_ignorable(char: str) -> bool:
     """Whether *char* has Unicode's Default_Ignorable_Code_Point property (it shows nothing)."""
     return char in _DEFAULT_IGNORABLE
+
+
+def is_blank(char: str) -> bool:
+    """Whether *char* shows nothing: white space, default-ignorable, or blank-looking."""
+    return char.isspace() or char in _DEFAULT_IGNORABLE or char in BLANK_LOOKING
 
 
 def without_default_ignorables(text: str) -> str:

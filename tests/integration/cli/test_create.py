@@ -82,6 +82,12 @@ def test_create_with_an_invalid_email_exits_1_before_reading_the_password(cli: C
         ("password", "password: is too common: it appears in lists of breached passwords"),
         ("ann@example.org", "password: must not be the email address or the service name"),
         ("", "password: must be at least 8 characters"),
+        ("            ", "password: must not be only white space or invisible characters"),
+        ("aaaaaaaaaaaa", "password: must not be one character repeated"),
+        (
+            "12345678901",
+            "password: must not be a run of consecutive characters such as 12345678 or abcdefgh",
+        ),
     ],
 )
 def test_create_with_a_weak_password_exits_1_with_the_policy_reason(

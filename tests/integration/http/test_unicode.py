@@ -148,3 +148,61 @@ def test_a_name_is_stored_nfc_normalized(api: Api) -> None:
 
     assert response.status_code == 201
     assert response.json()["name"] == "Zoë محمد"
+
+
+# --- passwords -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        (" " * 12, "must not be only white space or invisible characters"),
+        ("\u200b" * 12, "must not be only white space or invisible characters"),
+        ("\u3000\u00a0" * 6, "must not be only white space or invisible characters"),
+        ("\x00" * 12, "must not contain control characters"),
+        ("correct horse\x1b[2J", "must not contain control characters"),
+        ("a" * 12, "must not be one character repeated"),
+        ("12345678901", "must not be a run of consecutive characters"),
+        ("abcdefghij", "must not be a run of consecutive characters"),
+        ("abcabcabcabc", "must not be a group of fewer than 8 characters repeated"),
+    ],
+    ids=[
+        "spaces",
+        "zero-width-spaces",
+        "wide-spaces",
+        "nuls",
+        "escape",
+        "one-character",
+        "digits-wrapping",
+        "letters",
+        "short-group",
+    ],
+)
+def test_a_weak_password_is_422_naming_the_rule(api: Api, password: str, reason: str) -> None:
+    """Registration and a password change refuse it with the reason, on the field ``password``."""
+    ann = api.account("ann@example.org")
+
+    registered = api.client.post(
+        "/api/users/register", json={"email": "bob@example.org", "password": password}
+    )
+    changed = api.client.patch(
+        f"/api/users/{ann.id}",
+        json={"password": password, "current_password": PASSWORD},
+        headers=ann.headers,
+    )
+
+    for response in (registered, changed):
+        problem = assert_problem(response, 422)
+        (error,) = problem["errors"]  # type: ignore[misc]
+        assert error["field"] == "password"
+        assert error["message"].startswith(reason)
+    assert api.client.post(
+        "/api/auth/login", json={"email": "ann@example.org", "password": PASSWORD}
+    ).is_success
+
+
+def test_a_passphrase_of_words_is_accepted(api: Api) -> None:
+    """Nothing in the new rules stands in the way of an ordinary passphrase."""
+    api.register("ann@example.org", "Straße-Brücke-café 2024")
+
+    assert api.login("ann@example.org", "Straße-Brücke-café 2024")["token_type"] == "bearer"
