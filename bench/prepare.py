@@ -24,9 +24,10 @@ PGBENCH_SCALE: Final = 10
 
 _INSERT: Final = {
     "usermgmt": """
-        INSERT INTO users (id, email, name, role, is_active, password_hash,
+        INSERT INTO users (id, email, email_key, name, role, is_active, password_hash,
                            created_at, updated_at)
-        SELECT gen_random_uuid(), 'u' || g || '@example.org', 'User ' || g,
+        SELECT gen_random_uuid(), 'u' || g || '@example.org', 'u' || g || '@example.org',
+               'User ' || g,
                CASE WHEN g = 1 THEN 'admin' ELSE 'user' END, true, %(hash)s,
                timestamptz '2020-01-01 00:00:00+00' + g * interval '1 second',
                timestamptz '2020-01-01 00:00:00+00' + g * interval '1 second'

@@ -183,6 +183,83 @@ class UserRepositoryContract:
         assert found is not None
         assert found.id == second.id
 
+    @pytest.mark.parametrize(
+        ("first", "second"),
+        [
+            ("ΟΔΥΣΣΕΑΣ@example.gr", "οδυσσεασ@example.gr"),
+            ("ｃat@example.org", "cat@example.org"),
+            ("ﬁle@example.org", "file@example.org"),
+            ("Straße@example.de", "STRASSE@example.de"),
+        ],
+        ids=["final-sigma", "full-width", "ligature", "sharp-s"],
+    )
+    async def test_emails_are_unique_under_unicode_case_folding(
+        self, uow: UnitOfWork, first: str, second: str
+    ) -> None:
+        """Two spellings with one NFKC_Casefold key are one address, not two accounts."""
+        await add_user(uow, make_user(email=first))
+
+        with pytest.raises(EmailTakenError):
+            await add_user(uow, make_user(email=second))
+
+    async def test_any_spelling_finds_the_user_and_the_stored_form_is_kept(
+        self, uow: UnitOfWork
+    ) -> None:
+        """Look-up goes by the key; the address reads back as it was stored."""
+        user = await add_user(uow, make_user(email="ΟΔΥΣΣΕΑΣ@example.gr"))
+        async with uow() as tx:
+            await tx.users.update(user.deleted(NOW))
+        live = await add_user(uow, make_user(email="ﬁle@example.org"))
+
+        async with uow.standalone() as repos:
+            by_key = await repos.users.get_by_email(Email.parse("FILE@example.org"))
+            deleted = await repos.users.get_by_email(
+                Email.parse("οδυσσεασ@example.gr"), include_deleted=True
+            )
+
+        assert by_key == live
+        assert by_key is not None
+        assert by_key.email.value == "ﬁle@example.org"
+        assert deleted is not None
+        assert (deleted.id, deleted.email.value) == (user.id, "οδυσσεας@example.gr")
+
+    async def test_restoring_over_another_spelling_of_a_live_email_is_refused(
+        self, uow: UnitOfWork
+    ) -> None:
+        """Restore's conflict check compares keys: the final sigma does not slip through."""
+        old = await add_user(uow, make_user(email="ΟΔΥΣΣΕΑΣ@example.gr"))
+        async with uow() as tx:
+            await tx.users.update(old.deleted(NOW))
+        await add_user(uow, make_user(email="οδυσσεασ@example.gr"))
+
+        with pytest.raises(EmailTakenError):
+            async with uow() as tx:
+                await tx.users.update(old.restored(NOW))
+
+    async def test_changing_email_to_another_spelling_of_a_taken_one_is_refused(
+        self, uow: UnitOfWork
+    ) -> None:
+        """An update cannot take another live user's address in a full-width spelling."""
+        await add_user(uow, make_user(email="cat@example.org"))
+        ann = await add_user(uow, make_user())
+
+        with pytest.raises(EmailTakenError):
+            async with uow() as tx:
+                await tx.users.update(ann.changed(now=NOW, email=Email.parse("ｃat@example.org")))
+
+    async def test_respelling_ones_own_email_keeps_it(self, uow: UnitOfWork) -> None:
+        """Changing to another spelling of one's own address is no conflict, and holds the key."""
+        ann = await add_user(uow, make_user(email="ﬁle@example.org"))
+        async with uow() as tx:
+            await tx.users.update(ann.changed(now=NOW, email=Email.parse("file@example.org")))
+
+        with pytest.raises(EmailTakenError):
+            await add_user(uow, make_user(email="ﬁle@example.org"))
+        async with uow.standalone() as repos:
+            found = await repos.users.get_by_email(Email.parse("ﬁle@example.org"))
+        assert found is not None
+        assert (found.id, found.email.value) == (ann.id, "file@example.org")
+
     async def test_password_hash_is_replaced_only_if_unchanged(self, uow: UnitOfWork) -> None:
         """The rehash-on-login swap is a compare-and-set."""
         user = await add_user(uow, make_user())

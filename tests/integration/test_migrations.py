@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import anyio
+import argon2
 import psycopg
 import pytest
 
-from usermgmt import MigrationError
+from usermgmt import SYSTEM, Email, EmailTakenError, MigrationError, Settings, UserManagement
 from usermgmt.adapters.postgres import Migrator, migrate
-from usermgmt.adapters.postgres.migrate import bundled_migrations, read_migrations
+from usermgmt.adapters.postgres.migrate import (
+    DATA_STEP_MARKER,
+    MigrationFile,
+    bundled_migrations,
+    read_migrations,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -87,3 +96,312 @@ def test_missing_migration_files_are_reported(
 
     with pytest.raises(MigrationError, match="the migrations are missing"):
         bundled_migrations()
+
+
+# --- data steps -------------------------------------------------------------------------------
+
+
+def _migration(tmp_path: Path, file_name: str, sql: str) -> Path:
+    path = tmp_path / file_name
+    path.write_text(sql, encoding="utf-8")
+    return path
+
+
+_TWO_PARTS = f"""
+CREATE TABLE pets (id integer PRIMARY KEY, name text, name_key text);
+{DATA_STEP_MARKER}
+ALTER TABLE pets ALTER COLUMN name_key SET NOT NULL;
+CREATE UNIQUE INDEX pets_name_key ON pets (name_key);
+"""
+
+
+async def _fill_keys(conn: psycopg.AsyncConnection[Any]) -> None:
+    # The step sees what the first part made, and the second part sees what the step wrote.
+    await conn.execute("INSERT INTO pets (id, name) VALUES (1, 'Rex'), (2, 'Tom')")
+    await conn.execute("UPDATE pets SET name_key = lower(name)")
+
+
+def _pets(tmp_path: Path, step: Any) -> list[MigrationFile]:
+    return read_migrations([_migration(tmp_path, "0001_pets.sql", _TWO_PARTS)], {1: step})
+
+
+async def test_a_data_step_runs_between_the_two_parts_of_its_file(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """The SQL before the marker, then the Python step, then the SQL after it."""
+    applied = await Migrator(fresh_database, _pets(tmp_path, _fill_keys)).migrate()
+
+    assert [s.version for s in applied] == [1]
+    with psycopg.connect(fresh_database) as conn:
+        assert conn.execute("SELECT id, name_key FROM pets ORDER BY id").fetchall() == [
+            (1, "rex"),
+            (2, "tom"),
+        ]
+        assert conn.execute("SELECT to_regclass('pets_name_key')").fetchone() == ("pets_name_key",)
+
+
+async def test_a_refusing_data_step_leaves_nothing_behind(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """A step that raises rolls back the first part too, and the migration stays pending."""
+
+    async def refuse(conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.execute("INSERT INTO pets (id, name) VALUES (1, 'Rex')")
+        raise MigrationError("two pets share a name")
+
+    with pytest.raises(MigrationError, match="two pets share a name"):
+        await Migrator(fresh_database, _pets(tmp_path, refuse)).migrate()
+
+    with psycopg.connect(fresh_database) as conn:
+        assert conn.execute("SELECT to_regclass('pets')").fetchone() == (None,)
+        assert conn.execute("SELECT count(*) FROM usermgmt_migrations").fetchone() == (0,)
+    states = await Migrator(fresh_database, _pets(tmp_path, _fill_keys)).status()
+    assert [s.applied_at for s in states] == [None]
+
+
+async def test_a_file_with_a_data_step_is_checksummed_whole(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """Editing the part after the marker of an applied migration is refused like any edit."""
+    await Migrator(fresh_database, _pets(tmp_path, _fill_keys)).migrate()
+    edited = _migration(tmp_path, "0001_pets.sql", _TWO_PARTS + "-- an afterthought\n")
+
+    with pytest.raises(MigrationError, match="was edited after it was applied"):
+        await Migrator(fresh_database, read_migrations([edited], {1: _fill_keys})).status()
+
+
+@pytest.mark.parametrize(
+    ("sql", "steps", "message"),
+    [
+        (_TWO_PARTS, {}, "marks a data step that this version of usermgmt does not have"),
+        ("CREATE TABLE pets (id integer);", {1: _fill_keys}, "does not mark where it runs"),
+        (_TWO_PARTS + DATA_STEP_MARKER + "\n", {1: _fill_keys}, "more than one data step"),
+        (_TWO_PARTS, {1: _fill_keys, 9: _fill_keys}, "do not exist: 0009"),
+    ],
+    ids=["marker-without-step", "step-without-marker", "two-markers", "step-without-file"],
+)
+def test_a_data_step_and_its_marker_come_together(
+    tmp_path: Path, sql: str, steps: dict[int, Any], message: str
+) -> None:
+    """A marker with no step, a step with no marker or no file, two markers: packaging errors."""
+    with pytest.raises(MigrationError, match=message):
+        read_migrations([_migration(tmp_path, "0001_pets.sql", sql)], steps)
+
+
+def test_the_marker_must_stand_on_its_own_line(tmp_path: Path) -> None:
+    """The marker inside a longer comment is just a comment: the whole file is one part."""
+    sql = f"CREATE TABLE pets (id integer); -- not here: {DATA_STEP_MARKER}\n"
+
+    (migration,) = read_migrations([_migration(tmp_path, "0001_pets.sql", sql)])
+
+    assert migration.parts == (sql, "")
+
+
+# --- upgrading to the email key (0003) -------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+_HASH = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+_BEFORE_THE_KEY = 2  # the last schema version without email_key
+# The previous release's INSERT: no email_key, the address stored lowercased.
+_OLD_INSERT = """
+    INSERT INTO users (id, email, name, role, is_active, password_hash,
+                       created_at, updated_at, deleted_at)
+    VALUES (%(id)s, %(email)s, %(name)s, 'user', true, %(hash)s,
+            %(created_at)s, %(created_at)s, %(deleted_at)s)
+"""
+_MANY_OLD_USERS = """
+    INSERT INTO users (id, email, name, password_hash, created_at, updated_at)
+    SELECT gen_random_uuid(), 'user' || n || '@Example.org', 'User ' || n, %(hash)s,
+           %(created_at)s + n * interval '1 second', %(created_at)s
+    FROM generate_series(1, %(count)s) AS n
+"""
+_ROWS = """
+    SELECT id, email, name, role, is_active, password_hash, created_at, updated_at, deleted_at
+    FROM users ORDER BY id
+"""
+_T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def _previous_release(
+    url: str, users: list[tuple[str, bool]], *, bulk: int = 0
+) -> dict[str, uuid.UUID]:
+    """Migrate *url* to the schema before the key and insert (address, deleted) rows as it would."""
+    await Migrator(url, bundled_migrations()[:_BEFORE_THE_KEY]).migrate()
+    ids: dict[str, uuid.UUID] = {}
+    with psycopg.connect(url) as conn:
+        for n, (email, deleted) in enumerate(users):
+            user_id = uuid.uuid4()
+            created_at = _T0 + timedelta(minutes=n)
+            conn.execute(
+                _OLD_INSERT,
+                {
+                    "id": user_id,
+                    "email": email,
+                    "name": f"Old {n}",
+                    "hash": _HASH,
+                    "created_at": created_at,
+                    "deleted_at": created_at + timedelta(seconds=30) if deleted else None,
+                },
+            )
+            ids[email if not deleted else f"deleted {email} {n}"] = user_id
+        if bulk:
+            conn.execute(_MANY_OLD_USERS, {"hash": _HASH, "created_at": _T0, "count": bulk})
+    return ids
+
+
+def _snapshot(url: str) -> tuple[list[tuple[Any, ...]], tuple[Any, ...] | None]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(_ROWS).fetchall(), conn.execute(
+            "SELECT total, live FROM user_counts"
+        ).fetchone()
+
+
+def _has_key_column(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_name = 'users' AND column_name = 'email_key'"
+        ).fetchone()
+    return found == (1,)
+
+
+# The previous release stopped at 0002: an upgrade applies 0003 (the key) and all that follows.
+SINCE_KEY = [m.version for m in bundled_migrations() if m.version >= 3]
+
+
+# Each of these was its own account under lower(); none collides with another.
+_DISTINCT = [
+    ("ann@example.org", False),
+    ("οδυσσεας@example.gr", False),  # how the previous release stored ΟΔΥΣΣΕΑΣ@example.gr
+    ("ﬁle@example.org", False),
+    ("ｃat@example.org", False),
+    ("straße@example.de", False),
+    ("strasse@example.de", True),  # deleted ones may share a key with a live user
+    ("strasse@example.de", True),  # and with each other
+]
+
+
+async def test_an_upgrade_fills_the_key_and_keeps_every_row(fresh_database: str) -> None:
+    """Rows of the previous release survive unchanged, with keys, across several batches."""
+    await _previous_release(fresh_database, _DISTINCT, bulk=2500)
+    rows_before, counts_before = _snapshot(fresh_database)
+
+    applied = await Migrator(fresh_database).migrate()
+
+    assert [s.version for s in applied] == SINCE_KEY
+    assert _snapshot(fresh_database) == (rows_before, counts_before)
+    with psycopg.connect(fresh_database) as conn:
+        keyed = conn.execute("SELECT email, email_key FROM users").fetchall()
+    assert len(keyed) == 2500 + len(_DISTINCT)
+    assert all(key == Email(email).key for email, key in keyed)
+    assert ("οδυσσεας@example.gr", "οδυσσεασ@example.gr") in keyed
+    assert ("user2500@Example.org", "user2500@example.org") in keyed
+
+
+async def test_after_the_upgrade_every_spelling_signs_in_and_none_registers_again(
+    fresh_database: str, settings: Settings
+) -> None:
+    """Old accounts are found by their key: log in with another spelling, register none twice."""
+    ids = await _previous_release(fresh_database, _DISTINCT)
+    await Migrator(fresh_database).migrate()
+
+    async with UserManagement.from_url(fresh_database, settings) as um:
+        greek = await um.authenticate("ΟΔΥΣΣΕΑΣ@EXAMPLE.GR", PASSWORD)
+        ligature = await um.authenticate("FILE@example.org", PASSWORD)
+        with pytest.raises(EmailTakenError):
+            await um.register_user("οδυσσεασ@example.gr", "another good passphrase")
+        with pytest.raises(EmailTakenError):
+            await um.register_user("cat@example.org", "another good passphrase")
+        deleted = await um.find_user("STRASSE@example.de", actor=SYSTEM, include_deleted=True)
+
+        assert (await um.validate_access_token(greek.access_token)).user.id == ids[
+            "οδυσσεας@example.gr"
+        ]
+        assert (await um.validate_access_token(ligature.access_token)).user.id == ids[
+            "ﬁle@example.org"
+        ]
+        assert deleted.id == ids["straße@example.de"]  # the live holder of the key comes first
+
+
+_COLLIDING = [
+    ("οδυσσεας@example.gr", False),
+    ("οδυσσεασ@example.gr", False),
+    ("ｃat@example.org", False),
+    ("cat@example.org", False),
+    ("ﬁle@example.org", False),
+    ("ann@example.org", False),
+    ("ann@example.org", True),  # a deleted twin of a live user is no collision
+]
+
+
+async def test_live_users_that_become_one_address_are_reported_and_nothing_changes(
+    fresh_database: str,
+) -> None:
+    """Each colliding group is listed with ids and addresses; the schema stays where it was."""
+    ids = await _previous_release(fresh_database, _COLLIDING)
+    before = _snapshot(fresh_database)
+
+    with pytest.raises(MigrationError) as refused:
+        await Migrator(fresh_database).migrate()
+
+    message = str(refused.value)
+    assert "2 addresses belong to several live users" in message
+    assert (
+        f"cat@example.org is {ids['ｃat@example.org']} (ｃat@example.org), "
+        f"{ids['cat@example.org']} (cat@example.org)"
+    ) in message
+    assert (
+        f"οδυσσεασ@example.gr is {ids['οδυσσεας@example.gr']} (οδυσσεας@example.gr), "
+        f"{ids['οδυσσεασ@example.gr']} (οδυσσεασ@example.gr)"
+    ) in message
+    assert "ann@example.org" not in message
+    assert "ﬁle" not in message
+    assert "nothing was changed" in message
+    assert "\n" not in message  # one line for the CLI
+    assert _snapshot(fresh_database) == before
+    assert not _has_key_column(fresh_database)
+    states = await Migrator(fresh_database).status()
+    assert [s.version for s in states if s.applied_at is None] == SINCE_KEY
+
+
+async def test_once_the_collisions_are_resolved_the_upgrade_goes_through(
+    fresh_database: str, settings: Settings
+) -> None:
+    """The documented resolution (soft-delete or re-address the extra accounts) unblocks it."""
+    ids = await _previous_release(fresh_database, _COLLIDING)
+    with pytest.raises(MigrationError):
+        await Migrator(fresh_database).migrate()
+    with psycopg.connect(fresh_database) as conn:  # the SQL that docs/cli.md gives
+        conn.execute(
+            "UPDATE users SET deleted_at = now(), updated_at = now() WHERE id = %s",
+            (ids["οδυσσεασ@example.gr"],),
+        )
+        conn.execute(
+            "UPDATE users SET email = %s, updated_at = now() WHERE id = %s",
+            ("cat.old@example.org", ids["ｃat@example.org"]),
+        )
+
+    applied = await Migrator(fresh_database).migrate()
+
+    assert [s.version for s in applied] == SINCE_KEY
+    async with UserManagement.from_url(fresh_database, settings) as um:
+        tokens = await um.authenticate("ΟΔΥΣΣΕΑΣ@example.gr", PASSWORD)
+        principal = await um.validate_access_token(tokens.access_token)
+    assert principal.user.id == ids["οδυσσεας@example.gr"]
+
+
+async def test_parallel_upgrades_fill_the_keys_once(fresh_database: str) -> None:
+    """Four processes upgrading one filled database at once: one applies 0003, all succeed."""
+    await _previous_release(fresh_database, _DISTINCT, bulk=1500)
+    applied: list[int] = []
+
+    async def upgrade() -> None:
+        applied.extend(s.version for s in await Migrator(fresh_database).migrate())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(4):
+            tg.start_soon(upgrade)
+
+    assert applied == SINCE_KEY
+    with psycopg.connect(fresh_database) as conn:
+        assert conn.execute("SELECT count(*) FROM users WHERE email_key IS NULL").fetchone() == (0,)

@@ -153,8 +153,9 @@ async def test_counts_stay_true_under_bulk_sql(
     with psycopg.connect(empty_database, autocommit=True) as conn:
         conn.execute(
             """
-            INSERT INTO users (id, email, password_hash, created_at, updated_at)
-            SELECT gen_random_uuid(), 'bulk' || n || '@example.org', 'x', now(), now()
+            INSERT INTO users (id, email, email_key, password_hash, created_at, updated_at)
+            SELECT gen_random_uuid(), 'bulk' || n || '@example.org', 'bulk' || n || '@example.org',
+                   'x', now(), now()
             FROM generate_series(1, 1000) AS n
             """
         )

@@ -11,11 +11,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.strategies import emails, passwords
+from tests.strategies import (
+    UNSAFE_IN_NAMES,
+    email_variants,
+    emails,
+    names,
+    passphrases,
+    passwords,
+)
 from usermgmt import (
     Email,
     InvalidCursorError,
     InvalidEmailError,
+    ValidationError,
     ValueTooLongError,
     WeakPasswordError,
 )
@@ -52,6 +60,50 @@ def test_parsing_is_idempotent(raw: str) -> None:
     assert Email.parse(once.value) == once
 
 
+@given(email_variants())
+def test_case_and_compatibility_variants_are_one_email(pair: tuple[str, str]) -> None:
+    """Another letter case, full-width letters, ligatures, invisible characters: the same Email."""
+    raw, variant = pair
+
+    assert Email.parse(raw) == Email.parse(variant)
+    assert Email.parse(raw).key == Email.parse(variant).key
+
+
+@given(email_variants())
+def test_the_key_of_a_parsed_email_is_stable(pair: tuple[str, str]) -> None:
+    """Parsing the stored form again gives the same key: what is stored is looked up again."""
+    email = Email.parse(pair[1])
+
+    assert Email.parse(email.value).key == email.key
+    assert Email(email.value) == email
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown", "key"),
+    [
+        ("ΟΔΥΣΣΕΑΣ@example.gr", "οδυσσεας@example.gr", "οδυσσεασ@example.gr"),
+        ("οδυσσεασ@example.gr", "οδυσσεασ@example.gr", "οδυσσεασ@example.gr"),
+        ("ｃat@example.org", "ｃat@example.org", "cat@example.org"),
+        ("ﬁle@example.org", "ﬁle@example.org", "file@example.org"),
+        ("Straße@Example.DE", "straße@example.de", "strasse@example.de"),
+        ("Ann@Example.ORG", "ann@example.org", "ann@example.org"),
+    ],
+)
+def test_an_email_is_shown_lowercased_and_keyed_by_nfkc_casefold(
+    raw: str, shown: str, key: str
+) -> None:
+    """What users see stays the lowercased address; the key folds it fully."""
+    email = Email.parse(raw)
+
+    assert (email.value, email.key, str(email)) == (shown, key, shown)
+
+
+def test_different_addresses_stay_different() -> None:
+    """Folding joins spellings of one address, not different addresses."""
+    assert Email.parse("ann@example.org") != Email.parse("anne@example.org")
+    assert Email.parse("ı@example.org") != Email.parse("i@example.org")
+
+
 @pytest.mark.parametrize(
     "raw", ["", "ann", "ann@", "@example.org", "ann@@example.org", "ann example@x.org"]
 )
@@ -76,6 +128,81 @@ def test_names_over_200_characters_are_refused() -> None:
         clean_name("n" * 201)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\x1b[31mred\x1b[0m",  # an ANSI colour escape
+        "Ann \x1b]0;owned\x07",  # a terminal title escape
+        "Ann\nINFO admin logged in",  # a forged log line
+        "Ann\r\n",
+        "\tAnn",  # leading and trailing controls are refused, not trimmed
+        "a\x00b",
+        "a\x7fb",  # DEL
+        "a\x85b",  # NEXT LINE, a C1 control
+        "a\x9b31mb",  # CONTROL SEQUENCE INTRODUCER, C1
+        "Ann\u2028INFO forged",  # LINE SEPARATOR
+        "Ann\u2029",  # PARAGRAPH SEPARATOR
+    ],
+)
+def test_names_with_control_characters_or_line_breaks_are_refused(name: str) -> None:
+    """C0, DEL, C1 and the Unicode line separators are refused, and the reason says so."""
+    with pytest.raises(ValidationError) as caught:
+        clean_name(name)
+
+    assert (caught.value.field, caught.value.reason) == (
+        "name",
+        "must not contain control characters or line breaks",
+    )
+
+
+@pytest.mark.parametrize("char", [chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]])
+def test_names_with_bidirectional_overrides_or_isolates_are_refused(char: str) -> None:
+    """Every embedding, override and isolate is refused: ``admin\u202etxt.exe`` cannot pass."""
+    with pytest.raises(ValidationError) as caught:
+        clean_name(f"admin{char}txt.exe")
+
+    assert caught.value.field == "name"
+    assert caught.value.reason.startswith("must not contain bidirectional override or isolate")
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        ("  Zoë  ", "Zoë"),
+        ("Zoe\u0308", "Zoë"),  # NFC: the same name typed decomposed
+        ("محمد بن موسى", "محمد بن موسى"),  # right-to-left text needs no override
+        ("a\u200fb", "a\u200fb"),  # RIGHT-TO-LEFT MARK is a mark, not an override
+        ("李小龍", "李小龍"),
+        ("👩\u200d💻 Ada", "👩\u200d💻 Ada"),  # an emoji joined by ZERO WIDTH JOINER
+        ("", ""),
+    ],
+)
+def test_names_in_any_script_are_kept_nfc_normalized(raw: str, name: str) -> None:
+    """Scripts, marks, emoji sequences: accepted, NFC-normalized and trimmed."""
+    assert clean_name(raw) == name
+
+
+@given(names())
+def test_any_safe_name_is_accepted_in_nfc(name: str) -> None:
+    """Whatever the script, a name without unsafe characters is accepted in its NFC form."""
+    assert clean_name(name) == unicodedata.normalize("NFC", name).strip()
+
+
+@given(
+    names(),
+    st.sampled_from(
+        [chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]] + list(UNSAFE_IN_NAMES)
+    ),
+    names(),
+)
+def test_an_unsafe_character_anywhere_in_a_name_is_refused(
+    before: str, unsafe: str, after: str
+) -> None:
+    """One control, line-breaking or bidi override character anywhere is enough to refuse."""
+    with pytest.raises(ValidationError):
+        clean_name(before + unsafe + after)
+
+
 # --- passwords (NIST SP 800-63B) ---------------------------------------------------------
 
 
@@ -93,7 +220,9 @@ def test_lowercase_only_passwords_are_accepted() -> None:
 @pytest.mark.parametrize("length", [64, 128, 1024])
 def test_long_passwords_are_accepted(length: int) -> None:
     """Passwords up to the bound of 1024 characters are allowed."""
-    assert len(POLICY.accept("x7" * (length // 2), ANN)) == length
+    password = " ".join(str(n) for n in range(400))[:length]
+
+    assert len(POLICY.accept(password, ANN)) == length
 
 
 def test_passwords_over_the_bound_are_refused() -> None:
@@ -141,6 +270,104 @@ def test_the_email_its_local_part_and_the_service_name_are_refused(password: str
 
     with pytest.raises(WeakPasswordError, match="email address or the service name"):
         policy.accept(password, ANN)
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        (" " * 12, "must not be only white space or invisible characters"),
+        ("\u3000" * 12, "must not be only white space or invisible characters"),  # ideographic
+        ("\u00a0 \u2003" * 4, "must not be only white space or invisible characters"),
+        ("\u200b" * 12, "must not be only white space or invisible characters"),  # zero-width
+        ("\u2060\ufeff\u200d" * 4, "must not be only white space or invisible characters"),
+        ("\u3164" * 12, "must not be only white space or invisible characters"),  # Hangul filler
+        ("\u2800" * 12, "must not be only white space or invisible characters"),  # Braille blank
+        ("\x00" * 12, "must not contain control characters"),
+        ("correct horse\tbattery", "must not contain control characters"),
+        ("correct horse battery\n", "must not contain control characters"),
+        ("\x1b[31mcorrect horse", "must not contain control characters"),
+        ("correct\x7fhorse battery", "must not contain control characters"),  # DEL
+        ("correct\x85horse battery", "must not contain control characters"),  # C1
+        ("a" * 12, "must not be one character repeated"),
+        ("AaAaAaAaAaAa", "must not be one character repeated"),  # case does not count
+        ("z\u200bz\u200bz\u200bz\u200bz\u200b", "must not be one character repeated"),
+        ("ﾟﾟﾟﾟﾟﾟﾟﾟﾟ", "must not be one character repeated"),  # after NFKC
+        ("abcabcabcabc", "must not be a group of fewer than 8 characters repeated"),
+        ("passpass", "must not be a group of fewer than 8 characters repeated"),
+        ("qwe!qwe!qwe!", "must not be a group of fewer than 8 characters repeated"),
+        ("x7x7x7x7x7x7x7", "must not be a group of fewer than 8 characters repeated"),
+        ("1212121", "must be at least 8 characters"),  # length is checked first
+        ("23456789", "must not be a run of consecutive characters"),  # 12345678 is on the list
+        ("abcdefgh", "must not be a run of consecutive characters"),
+        ("ABCDEFGHIJ", "must not be a run of consecutive characters"),
+        ("87654321", "must not be a run of consecutive characters"),  # descending
+        ("12345678901", "must not be a run of consecutive characters"),  # 9 wraps to 0
+        ("78901234567", "must not be a run of consecutive characters"),
+        ("3210987654", "must not be a run of consecutive characters"),  # and back
+        ("wxyzabcd", "must not be a run of consecutive characters"),  # z wraps to a
+        ("αβγδεζηθ", "must not be a run of consecutive characters"),
+        ("２３４５６７８９", "must not be a run of consecutive characters"),  # full-width
+        ("2345\u200b6789", "must not be a run of consecutive characters"),  # invisible
+    ],
+)
+def test_blank_control_repetitive_and_sequential_passwords_are_refused(
+    password: str, reason: str
+) -> None:
+    """NIST SP 800-63B's examples and their disguises, each with the rule that refused it."""
+    with pytest.raises(WeakPasswordError) as caught:
+        POLICY.accept(password, ANN)
+
+    assert caught.value.field == "password"
+    assert caught.value.reason.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "correct horse battery staple",
+        "Tr0ub4dor&3Tr0ub4dor&3",  # a repeated group long enough on its own
+        "1 2 3 4 5 6 7 8",  # not a run once the spaces count
+        "123456789 and then some",  # a run and then something else
+        "abcdefgh1",
+        "aaaaaaab",
+        "   spaced   ",
+        "a\u200bpassphrase",  # an invisible character among visible ones
+        "🐍🔑🌍🎲🚀🧩🪐🌵",
+    ],
+)
+def test_passwords_near_the_patterns_are_accepted(password: str) -> None:
+    """Only the whole password is judged: a run or a repeat inside it is no reason to refuse."""
+    assert POLICY.accept(password, ANN) == unicodedata.normalize("NFKC", password)
+
+
+@given(passphrases())
+def test_realistic_passphrases_are_accepted(passphrase: str) -> None:
+    """Words strung together, in any case and with any separator, pass every rule."""
+    assert POLICY.accept(passphrase, ANN) == unicodedata.normalize("NFKC", passphrase)
+
+
+def test_a_repeated_group_is_judged_against_the_configured_minimum() -> None:
+    """At 15 characters, a 12-character group repeated is too short a group."""
+    strict = PasswordPolicy(min_length=15)
+
+    with pytest.raises(WeakPasswordError, match="fewer than 15 characters repeated"):
+        strict.accept("Tr0ub4dor&3Tr0ub4dor&3", ANN)
+
+
+def test_the_email_is_compared_by_its_key() -> None:
+    """The address in another spelling is still the address."""
+    greek = Email.parse("ΟΔΥΣΣΕΑΣ@example.gr")
+
+    with pytest.raises(WeakPasswordError, match="email address"):
+        POLICY.accept("οδυσσεασ@example.gr", greek)
+    with pytest.raises(WeakPasswordError, match="email address"):
+        POLICY.accept("ΟΔΥΣΣΕΑΣ", greek)
+
+
+def test_a_common_password_with_invisible_characters_is_still_common() -> None:
+    """Zero-width characters do not take a password off the breached list."""
+    with pytest.raises(WeakPasswordError, match="too common"):
+        POLICY.accept("pass\u200bword\u200b1", ANN)
 
 
 def test_passwords_are_nfkc_normalized() -> None:

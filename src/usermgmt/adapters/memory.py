@@ -75,6 +75,7 @@ class InMemoryDatabase:
 
     users: dict[UserId, User] = attrs.Factory(dict)
     live_emails: dict[str, UserId] = attrs.Factory(dict)
+    """Live users by email key (``Email.key``): the partial unique index of PostgreSQL."""
     order: list[_OrderKey] = attrs.Factory(list)
     sessions: dict[SessionId, Session] = attrs.Factory(dict)
     tokens: dict[bytes, RefreshToken] = attrs.Factory(dict)
@@ -97,10 +98,10 @@ class InMemoryUserRepository:
         self._journal = journal
 
     def _claim_email(self, user: User) -> None:
-        holder = self._db.live_emails.get(user.email.value)
+        holder = self._db.live_emails.get(user.email.key)
         if holder is not None and holder != user.id:
             raise EmailTakenError(user.email.value)
-        self._journal.put(self._db.live_emails, user.email.value, user.id)
+        self._journal.put(self._db.live_emails, user.email.key, user.id)
 
     async def add(self, user: User) -> None:
         """Store a new user (see ``UserRepository.add``)."""
@@ -124,12 +125,12 @@ class InMemoryUserRepository:
 
     async def get_by_email(self, email: Email, *, include_deleted: bool = False) -> User | None:
         """Return the live user with *email*, or the latest deleted one if asked."""
-        user_id = self._db.live_emails.get(email.value)
+        user_id = self._db.live_emails.get(email.key)
         if user_id is not None:
             return self._db.users[user_id]
         if not include_deleted:
             return None
-        deleted = [u for u in self._db.users.values() if u.email == email and u.deleted_at]
+        deleted = [u for u in self._db.users.values() if u.email.key == email.key and u.deleted_at]
         return max(deleted, key=lambda u: (u.deleted_at, u.created_at), default=None)
 
     async def update(self, user: User) -> None:
@@ -137,10 +138,10 @@ class InMemoryUserRepository:
         old = self._db.users[user.id]
         if not user.is_deleted:
             self._claim_email(user)
-        if not old.is_deleted and (user.is_deleted or old.email != user.email):
-            self._journal.pop(self._db.live_emails, old.email.value)
+        if not old.is_deleted and (user.is_deleted or old.email.key != user.email.key):
+            self._journal.pop(self._db.live_emails, old.email.key)
             if not user.is_deleted:
-                self._journal.put(self._db.live_emails, user.email.value, user.id)
+                self._journal.put(self._db.live_emails, user.email.key, user.id)
         self._journal.put(self._db.users, user.id, user)
 
     async def replace_password_hash(self, user_id: UserId, old: str, new: str) -> bool:

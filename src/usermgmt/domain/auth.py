@@ -114,7 +114,7 @@ class Authenticate:
             address: Email | None = Email.parse(email)
         except ValidationError:
             address = None  # cannot be an account: fail exactly like an unknown one
-        keys = self._throttle.keys(address.value if address else email.strip().lower(), client)
+        keys = self._throttle.keys(address.key if address else email.strip().lower(), client)
         now = self._clock.now()
         pair_record, account_record = await self._attempts.get(keys)
         wait = self._throttle.retry_after(pair_record, account_record, now)

@@ -166,7 +166,7 @@ class ConflictError(UserMgmtError):
 
 @attrs.define
 class EmailTakenError(ConflictError):
-    """Another live user already has this email (compared case-insensitively)."""
+    """Another live user already has this email (compared by its key, ``Email.key``)."""
 
     email: str
 

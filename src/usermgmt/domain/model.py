@@ -16,6 +16,7 @@ import attrs
 import email_validator
 
 from usermgmt.domain.errors import InvalidEmailError, ValidationError, ValueTooLongError
+from usermgmt.domain.text import BIDI_CONTROLS, LINE_SEPARATORS, is_control, nfkc_casefold
 
 UserId = NewType("UserId", UUID)
 SessionId = NewType("SessionId", UUID)
@@ -34,13 +35,21 @@ class Role(enum.StrEnum):
 
 @attrs.frozen
 class Email:
-    """A normalized email address; only this form is compared or stored.
+    """A validated email address: the form shown and stored, and the key it is compared by.
 
-    The whole address is lowercased after email-validator's normalization, so
-    equality of two ``Email`` values is the service's notion of "same account".
+    *value* is email-validator's normalization, lowercased: what the user sees.
+    *key* is the ``NFKC_Casefold`` of *value* (:func:`~usermgmt.domain.text.nfkc_casefold`):
+    the uniqueness and look-up key. Two ``Email`` values are equal when their
+    keys are, which is the service's notion of "the same account":
+    ``ΟΔΥΣΣΕΑΣ@example.gr`` and ``οδυσσεασ@example.gr`` are one address.
     """
 
-    value: str
+    value: str = attrs.field(eq=nfkc_casefold)  # compared and hashed by the key
+
+    @property
+    def key(self) -> str:
+        """The ``NFKC_Casefold`` of the address: how it is unique and looked up."""
+        return nfkc_casefold(self.value)
 
     @classmethod
     def parse(cls, raw: str) -> Email:
@@ -69,15 +78,27 @@ class Email:
 def clean_name(raw: str) -> str:
     """Return *raw* as a display name: NFC-normalized and trimmed.
 
+    A name is shown in logs, mail and an operator's terminal, so it may hold
+    nothing that forges text there: no control character (C0 such as TAB, LF
+    or ESC, DEL, C1), no line separator, no bidirectional override or isolate.
+
     Raises:
         ValueTooLongError: the name is longer than 200 characters.
-        ValidationError: the name contains a NUL character, which text cannot hold.
+        ValidationError: the name holds one of the characters above; the
+            reason says which rule.
     """
-    name = unicodedata.normalize("NFC", raw).strip()
+    name = unicodedata.normalize("NFC", raw)
+    if any(is_control(c) or c in LINE_SEPARATORS for c in name):
+        raise ValidationError("name", "must not contain control characters or line breaks")
+    if any(c in BIDI_CONTROLS for c in name):
+        raise ValidationError(
+            "name",
+            "must not contain bidirectional override or isolate characters "
+            "(U+202A to U+202E, U+2066 to U+2069)",
+        )
+    name = name.strip()
     if len(name) > NAME_MAX_LENGTH:
         raise ValueTooLongError("name", f"must be at most {NAME_MAX_LENGTH} characters")
-    if "\x00" in name:
-        raise ValidationError("name", "must not contain NUL characters")
     return name
 
 

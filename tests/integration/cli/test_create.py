@@ -82,6 +82,12 @@ def test_create_with_an_invalid_email_exits_1_before_reading_the_password(cli: C
         ("password", "password: is too common: it appears in lists of breached passwords"),
         ("ann@example.org", "password: must not be the email address or the service name"),
         ("", "password: must be at least 8 characters"),
+        ("            ", "password: must not be only white space or invisible characters"),
+        ("aaaaaaaaaaaa", "password: must not be one character repeated"),
+        (
+            "12345678901",
+            "password: must not be a run of consecutive characters such as 12345678 or abcdefgh",
+        ),
     ],
 )
 def test_create_with_a_weak_password_exits_1_with_the_policy_reason(
@@ -92,6 +98,30 @@ def test_create_with_a_weak_password_exits_1_with_the_policy_reason(
 
     assert result.exit_code == 1
     assert result.stderr == f"Error: {reason}\n"
+    with pytest.raises(UserNotFoundError):
+        um.find_user("ann@example.org", actor=SYSTEM)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("Ann \x1b]0;owned\x07", "name: must not contain control characters or line breaks"),
+        ("admin\u202etxt.exe", "name: must not contain bidirectional override or isolate"),
+    ],
+)
+def test_create_with_a_name_that_could_forge_text_exits_1_with_the_rule(
+    cli: Cli, um: BlockingUserManagement, name: str, reason: str
+) -> None:
+    """The name rules hold for the operator too, and the error line does not echo the name."""
+    result = cli(
+        "users", "create", "ann@example.org", "--name", name, "--password-stdin",
+        stdin=PASSWORD,
+    )  # fmt: skip
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {reason}")
+    assert result.stderr.count("\n") == 1
+    assert name not in result.stderr
     with pytest.raises(UserNotFoundError):
         um.find_user("ann@example.org", actor=SYSTEM)
 

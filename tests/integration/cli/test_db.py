@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
+import anyio
 import psycopg
 import pytest
 
+from usermgmt.adapters.postgres import Migrator
 from usermgmt.adapters.postgres.migrate import bundled_migrations
 
 from .conftest import Cli
@@ -83,6 +87,32 @@ def test_user_commands_migrate_a_fresh_database_first(cli: Cli, fresh_database: 
 
     assert (result.exit_code, result.stdout) == (0, "No users.\n")
     assert _has_migrations_table(fresh_database)
+
+
+def test_an_upgrade_that_finds_one_address_twice_exits_1_listing_both(
+    cli: Cli, fresh_database: str
+) -> None:
+    """Two live accounts of the previous release that the email key joins: one line, no change."""
+    anyio.run(Migrator(fresh_database, bundled_migrations()[:2]).migrate)
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    with psycopg.connect(fresh_database) as conn:
+        for user_id, email in zip(ids, ["ｃat@example.org", "cat@example.org"], strict=True):
+            conn.execute(
+                "INSERT INTO users (id, email, password_hash, created_at, updated_at) "
+                "VALUES (%s, %s, 'unused', now(), now())",
+                (user_id, email),
+            )
+
+    result = cli("db", "migrate", "--database-url", fresh_database)
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: migration 0003_email_key refused")
+    assert result.stderr.count("\n") == 1
+    assert f"{ids[0]} (ｃat@example.org)" in result.stderr
+    assert f"{ids[1]} (cat@example.org)" in result.stderr
+    assert ["0003", "email_key", "pending"] in _status_rows(
+        cli("db", "status", "--database-url", fresh_database).stdout
+    )
 
 
 @pytest.mark.parametrize("command", ["migrate", "status"])

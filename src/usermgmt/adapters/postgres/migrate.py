@@ -1,10 +1,18 @@
-"""Numbered plain-SQL migrations, applied once each, under an advisory lock."""
+"""Numbered plain-SQL migrations, applied once each, under an advisory lock.
+
+A migration that must rewrite data in a way SQL cannot (Unicode case folding,
+say, which PostgreSQL lacks) marks a line of its file with
+``-- usermgmt:data-step``: the SQL before the marker runs, then the Python data
+step registered for that version, then the SQL after it, all in the
+migration's one transaction, so a failing step leaves nothing behind. The
+checksum still covers the whole file.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -15,11 +23,14 @@ import attrs
 import psycopg
 from psycopg.rows import TupleRow
 
+from usermgmt.adapters.postgres import upgrades
 from usermgmt.domain.errors import MigrationError, UnavailableError
 
 # An arbitrary constant: the key of the advisory lock that migrating processes queue on.
 _LOCK_KEY: Final = 0x75736572_6D676D74  # "usermgmt"
 _FILE_NAME: Final = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
+DATA_STEP_MARKER: Final = "-- usermgmt:data-step"
+_MARKER_LINE: Final = re.compile(rf"^{re.escape(DATA_STEP_MARKER)}[ \t]*\r?$", re.MULTILINE)
 _CREATE_TABLE: Final = """
     CREATE TABLE IF NOT EXISTS usermgmt_migrations (
         version    integer     PRIMARY KEY,
@@ -35,18 +46,43 @@ _RECORD: Final = """
 """
 
 
+DataStep = Callable[[psycopg.AsyncConnection[TupleRow]], Awaitable[None]]
+"""Python work of a migration, run on the migrating connection inside its transaction.
+
+It may read and write any table, and raises :class:`MigrationError` to refuse
+the migration (which then changes nothing); it must not commit.
+"""
+
+
 @attrs.frozen(kw_only=True)
 class MigrationFile:
-    """One migration script as shipped."""
+    """One migration script as shipped, with the data step its marker calls for."""
 
     version: int
     name: str
     sql: str = attrs.field(repr=False)
+    data_step: DataStep | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        """How operators see the migration: ``0003_email_key``."""
+        return f"{self.version:04d}_{self.name}"
 
     @property
     def checksum(self) -> str:
         """The SHA-256 of the script: an applied script must never change."""
         return hashlib.sha256(self.sql.encode("utf-8")).hexdigest()
+
+    @property
+    def parts(self) -> tuple[str, str]:
+        """The SQL before the data-step marker and after it (all of it before, without one)."""
+        marker = _MARKER_LINE.search(self.sql)
+        if marker is None:
+            return self.sql, ""
+        return self.sql[: marker.start()], self.sql[marker.end() :]
+
+
+_BUNDLED_DATA_STEPS: Final[Mapping[int, DataStep]] = {3: upgrades.fill_email_keys}
 
 
 @attrs.frozen(kw_only=True)
@@ -69,15 +105,22 @@ def bundled_migrations() -> list[MigrationFile]:
     folder: Traversable = shipped if shipped.is_dir() else source
     if not folder.is_dir():
         raise MigrationError(f"the migrations are missing: neither {shipped} nor {source} exists")
-    return read_migrations(folder.iterdir())
+    return read_migrations(folder.iterdir(), _BUNDLED_DATA_STEPS)
 
 
-def read_migrations(entries: Iterable[Traversable]) -> list[MigrationFile]:
+def read_migrations(
+    entries: Iterable[Traversable], data_steps: Mapping[int, DataStep] | None = None
+) -> list[MigrationFile]:
     """Return the migration files among *entries*, sorted by version.
 
+    *data_steps* maps a version to the data step its file's marker calls for.
+
     Raises:
-        MigrationError: two files share a version number.
+        MigrationError: two files share a version number; a file marks a data
+            step that is not given (or more than one), or a step is given for
+            a file that does not mark where it runs.
     """
+    steps = dict(data_steps or {})
     found: dict[int, MigrationFile] = {}
     for entry in entries:
         match = _FILE_NAME.match(entry.name)
@@ -86,10 +129,34 @@ def read_migrations(entries: Iterable[Traversable]) -> list[MigrationFile]:
         version = int(match["version"])
         if version in found:
             raise MigrationError(f"two migrations are numbered {version:04d}")
-        found[version] = MigrationFile(
-            version=version, name=match["name"], sql=entry.read_text(encoding="utf-8")
+        migration = MigrationFile(
+            version=version,
+            name=match["name"],
+            sql=entry.read_text(encoding="utf-8"),
+            data_step=steps.pop(version, None),
         )
+        _check_marker(migration)
+        found[version] = migration
+    if steps:
+        missing = ", ".join(f"{v:04d}" for v in sorted(steps))
+        raise MigrationError(f"data steps are given for migrations that do not exist: {missing}")
     return [found[v] for v in sorted(found)]
+
+
+def _check_marker(migration: MigrationFile) -> None:
+    markers = len(_MARKER_LINE.findall(migration.sql))
+    if markers > 1:
+        raise MigrationError(f"migration {migration.label} marks more than one data step")
+    if markers and migration.data_step is None:
+        raise MigrationError(
+            f"migration {migration.label} marks a data step that this version of usermgmt "
+            "does not have"
+        )
+    if not markers and migration.data_step is not None:
+        raise MigrationError(
+            f"migration {migration.label} has a data step but its file does not mark where "
+            f"it runs (a line `{DATA_STEP_MARKER}`)"
+        )
 
 
 class Migrator:
@@ -144,8 +211,7 @@ class Migrator:
                     if migration.version in applied:
                         continue
                     async with conn.transaction():
-                        # bytes: a script read from a file, sent whole with no parameters
-                        await conn.execute(migration.sql.encode("utf-8"))
+                        await _apply(conn, migration)
                         await conn.execute(
                             _RECORD,
                             {
@@ -185,3 +251,13 @@ class Migrator:
                 )
             applied[version] = applied_at
         return applied
+
+
+async def _apply(conn: psycopg.AsyncConnection[TupleRow], migration: MigrationFile) -> None:
+    """Run *migration*'s SQL, and its data step between the two parts, on *conn*."""
+    before, after = migration.parts
+    # bytes: a script read from a file, sent whole with no parameters
+    await conn.execute(before.encode("utf-8"))
+    if migration.data_step is not None:
+        await migration.data_step(conn)
+        await conn.execute(after.encode("utf-8"))

@@ -15,14 +15,14 @@ from usermgmt.domain.model import Email, Role, User, UserId
 from usermgmt.domain.policy import ListPosition
 
 _INSERT: Final = """
-    INSERT INTO users (id, email, name, role, is_active, password_hash,
+    INSERT INTO users (id, email, email_key, name, role, is_active, password_hash,
                        created_at, updated_at, deleted_at)
-    VALUES (%(id)s, %(email)s, %(name)s, %(role)s, %(is_active)s, %(password_hash)s,
-            %(created_at)s, %(updated_at)s, %(deleted_at)s)
+    VALUES (%(id)s, %(email)s, %(email_key)s, %(name)s, %(role)s, %(is_active)s,
+            %(password_hash)s, %(created_at)s, %(updated_at)s, %(deleted_at)s)
 """
 _UPDATE: Final = """
-    UPDATE users SET email = %(email)s, name = %(name)s, role = %(role)s,
-                     is_active = %(is_active)s, password_hash = %(password_hash)s,
+    UPDATE users SET email = %(email)s, email_key = %(email_key)s, name = %(name)s,
+                     role = %(role)s, is_active = %(is_active)s, password_hash = %(password_hash)s,
                      updated_at = %(updated_at)s, deleted_at = %(deleted_at)s
     WHERE id = %(id)s
 """
@@ -37,11 +37,11 @@ _SELECT_BY_ID_FOR_UPDATE: Final = """
 """
 _SELECT_BY_EMAIL: Final = """
     SELECT id, email, name, role, is_active, password_hash, created_at, updated_at, deleted_at
-    FROM users WHERE lower(email) = lower(%(email)s) AND deleted_at IS NULL
+    FROM users WHERE email_key = %(email_key)s AND deleted_at IS NULL
 """
 _SELECT_DELETED_BY_EMAIL: Final = """
     SELECT id, email, name, role, is_active, password_hash, created_at, updated_at, deleted_at
-    FROM users WHERE lower(email) = lower(%(email)s) AND deleted_at IS NOT NULL
+    FROM users WHERE email_key = %(email_key)s AND deleted_at IS NOT NULL
     ORDER BY deleted_at DESC LIMIT 1
 """
 _REPLACE_HASH: Final = """
@@ -136,6 +136,7 @@ def _params(user: User) -> dict[str, object]:
     return {
         "id": user.id,
         "email": user.email.value,
+        "email_key": user.email.key,
         "name": user.name,
         "role": user.role.value,
         "is_active": user.is_active,
@@ -187,10 +188,10 @@ class PostgresUserRepository:
         return await self._one(query, {"id": user_id, "include_deleted": include_deleted})
 
     async def get_by_email(self, email: Email, *, include_deleted: bool = False) -> User | None:
-        """Return the live user with *email*, or the latest deleted one if asked."""
-        user = await self._one(_SELECT_BY_EMAIL, {"email": email.value})
+        """Return the live user with *email*'s key, or the latest deleted one if asked."""
+        user = await self._one(_SELECT_BY_EMAIL, {"email_key": email.key})
         if user is None and include_deleted:
-            user = await self._one(_SELECT_DELETED_BY_EMAIL, {"email": email.value})
+            user = await self._one(_SELECT_DELETED_BY_EMAIL, {"email_key": email.key})
         return user
 
     async def replace_password_hash(self, user_id: UserId, old: str, new: str) -> bool:
