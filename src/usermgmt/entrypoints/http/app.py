@@ -31,6 +31,7 @@ from usermgmt.entrypoints.http.problems import (
     too_deep,
     unexpected,
 )
+from usermgmt.entrypoints.http.strict import StrictRequest
 from usermgmt.entrypoints.http.system import health, index, jwks_route
 from usermgmt.entrypoints.http.users import UsersController
 
@@ -71,6 +72,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         opt=EXEMPT_BY_DEFAULT,
         stores={STORE: store},
         plugins=[problem_details_plugin()],
+        request_class=StrictRequest,
         exception_handlers={RecursionError: too_deep, Exception: unexpected},
         cors_config=_cors(settings),
         request_max_body_size=MAX_BODY_BYTES,
