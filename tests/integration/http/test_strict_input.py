@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import pytest
-from litestar import Litestar, post
-from litestar.params import JSONBody
+from litestar import Litestar, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody, Parameter
 from litestar.testing import TestClient
 
 from tests.integration.http.helpers import Api, bearer
 from usermgmt.entrypoints.http.problems import problem_details_plugin
-from usermgmt.entrypoints.http.strict import StrictRequest
+from usermgmt.entrypoints.http.strict import InputGate, StrictRequest
 
 PROBLEM = "application/problem+json"
 NOT_BOOLEANS = ["true", "false", 1, 0, "1", "0", 1.0, "yes", [], {}]
+NOT_PLAIN_DIGITS = [
+    "1e3",
+    "1e2",
+    "1.0",
+    "0x10",
+    "1_000",
+    "+5",
+    " 5",
+    "5 ",
+    "5\n",
+    "-1",
+    "05",
+    "",
+    "\uff15",  # fullwidth 5
+    "\u0663",  # Arabic-Indic 3
+    "\u00b2",  # superscript 2
+    "9" * 5000,
+]
 
 
 def _refused_fields(response: Any) -> list[str]:
@@ -128,6 +147,42 @@ def test_an_update_takes_only_json_strings_for_its_text_fields(
     assert api.me(ann).json()["name"] == ""
 
 
+# --- integer query parameters --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", NOT_PLAIN_DIGITS, ids=repr)
+@pytest.mark.parametrize("name", ["page", "per_page"])
+def test_integer_query_parameters_take_only_plain_decimal_digits(
+    api: Api, name: str, value: str
+) -> None:
+    """``page=1e3``, ``per_page=1.0``, ``page=0x10``… are a 422 naming the parameter."""
+    admin = api.admin()
+
+    response = api.client.get("/api/users/", params={name: value}, headers=admin.headers)
+
+    assert _refused_fields(response) == [name]
+
+
+@pytest.mark.parametrize("query", ["page=+5", "page=1&page=1e3", "per_page=1e2&page=2"])
+def test_every_value_of_an_integer_query_parameter_is_checked(api: Api, query: str) -> None:
+    """A raw ``+`` (a space), a repeated parameter and a mix of good and bad values are refused."""
+    admin = api.admin()
+
+    response = api.client.get(f"/api/users/?{query}", headers=admin.headers)
+
+    assert _refused_fields(response) in (["page"], ["per_page"])
+
+
+def test_plain_digits_are_taken(api: Api) -> None:
+    """``page=2&per_page=1`` is the second user."""
+    admin = api.admin()
+    api.register("ann@example.org")
+
+    response = api.client.get("/api/users/?page=2&per_page=1", headers=admin.headers)
+
+    assert [u["email"] for u in response.json()["items"]] == ["ann@example.org"]
+
+
 # --- the mechanism, for routes to come ------------------------------------------------------------
 
 
@@ -146,10 +201,32 @@ async def counts(data: JSONBody[Counts]) -> Counts:
     return data
 
 
+def offset(start: Annotated[int, Parameter()] = 0) -> int:
+    """A dependency with an integer query parameter of its own."""
+    return start
+
+
+@get("/numbers", dependencies={"offset": Provide(offset, sync_to_thread=False)})
+async def numbers(
+    offset: NamedDependency[int],
+    count: Annotated[int, Parameter()] = 1,
+    ids: Annotated[list[int] | None, Parameter()] = None,
+) -> list[int]:
+    """Echo the integers."""
+    return [offset, count, *(ids or [])]
+
+
 @pytest.fixture
 def strict_client() -> Any:
-    """A bare application with nothing but the strict request class and the problem mapping."""
-    app = Litestar([counts], request_class=StrictRequest, plugins=[problem_details_plugin()])
+    """A bare application with nothing but the strict request class, the gate and problems."""
+    gate = InputGate()
+    app = Litestar(
+        [counts, numbers],
+        request_class=StrictRequest,
+        middleware=[gate.middleware],
+        plugins=[problem_details_plugin()],
+    )
+    gate.learn(app)
     with TestClient(app) as client:
         yield client
 
@@ -198,3 +275,17 @@ def test_only_json_that_parses_is_a_422(
 
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM
+
+
+def test_any_integer_query_parameter_is_checked_wherever_it_is_declared(
+    strict_client: TestClient[Litestar],
+) -> None:
+    """Scalars, lists and the parameters of dependencies are all learnt from the routes."""
+    accepted = strict_client.get("/numbers?start=7&count=2&ids=3&ids=4")
+    refused = {
+        name: strict_client.get(f"/numbers?{name}=1e3") for name in ["start", "count", "ids"]
+    }
+
+    assert accepted.json() == [7, 2, 3, 4]
+    for name, response in refused.items():
+        assert _refused_fields(response) == [name]

@@ -31,7 +31,7 @@ from usermgmt.entrypoints.http.problems import (
     too_deep,
     unexpected,
 )
-from usermgmt.entrypoints.http.strict import StrictRequest
+from usermgmt.entrypoints.http.strict import InputGate, StrictRequest
 from usermgmt.entrypoints.http.system import health, index, jwks_route
 from usermgmt.entrypoints.http.users import UsersController
 
@@ -61,6 +61,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
     """
     store = service.shared_store("usermgmt_http")
     limit = rate_limit(settings)
+    gate = InputGate()
     handlers: list[ControllerRouterHandler] = [index, health, AuthController, UsersController]
     if keys := service.jwks():
         handlers.append(jwks_route(keys))
@@ -68,7 +69,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         route_handlers=handlers,
         dependencies={"service": Provide(lambda: service, use_cache=True, sync_to_thread=False)},
         lifespan=[_lifespan(service, store)],
-        middleware=[limit.middleware] if limit else [],
+        middleware=[gate.middleware, limit.middleware] if limit else [gate.middleware],
         opt=EXEMPT_BY_DEFAULT,
         stores={STORE: store},
         plugins=[problem_details_plugin()],
@@ -80,6 +81,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    gate.learn(app)
     finish_openapi(app.openapi_schema)
     app.asgi_handler = AccessLog(app.asgi_handler)
     return app

@@ -1,4 +1,4 @@
-"""Strict input: a JSON body is read with JSON's own types, for every route at once.
+"""Strict input: JSON's own types in bodies, plain digits in integer query parameters.
 
 Litestar decodes a body to plain Python values and then converts them to the
 route's declared type with msgspec's *lax* rules, under which ``"true"``,
@@ -8,6 +8,13 @@ application's request class, decodes the body straight into the declared type
 with msgspec's strict rules instead; the conversion that follows finds the
 value already typed and passes it through. Any route that takes a ``data``
 body, now or later, is strict without doing anything.
+
+Query parameters arrive as text, and the same lax conversion would take
+``page=1e3`` or ``page=1.0`` for an integer. ``InputGate``, a middleware in
+front of every route, refuses any value of an integer query parameter that
+is not plain decimal digits before the route runs; it learns which
+parameters are integers from the application's routes (and their
+dependencies) once, at start-up.
 """
 
 from __future__ import annotations
@@ -17,13 +24,19 @@ import weakref
 from typing import Any, Final
 
 import msgspec
-from litestar import Request
+from litestar import Litestar, Request
+from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import SerializationException, ValidationException
 from litestar.handlers import HTTPRouteHandler
+from litestar.routes import HTTPRoute
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 _WHERE: Final = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _NAMED_FIELD: Final = re.compile(r"field `([^`]+)`")
 _TOO_DEEP: Final = "it is nested too deeply"
+_PLAIN_DIGITS: Final = re.compile(r"0|[1-9][0-9]*")
+_NOT_DIGITS: Final = "Expected a whole number in plain decimal digits (such as 20)"
 
 _decoders: weakref.WeakKeyDictionary[HTTPRouteHandler, msgspec.json.Decoder[Any]] = (
     weakref.WeakKeyDictionary()
@@ -90,3 +103,95 @@ def _decoder(handler: HTTPRouteHandler) -> msgspec.json.Decoder[Any]:
         decoder = msgspec.json.Decoder(target, strict=True, dec_hook=handler.default_deserializer)
         _decoders[handler] = decoder
     return decoder
+
+
+class InputGate:
+    """A middleware that checks what every request sends before its route sees any of it.
+
+    Build it, pass :meth:`middleware` to the application, then let it
+    :meth:`learn` the application's routes.
+    """
+
+    def __init__(self) -> None:
+        """Start knowing no routes: every request passes until :meth:`learn`."""
+        self._integers: dict[object, tuple[str, ...]] = {}
+
+    def learn(self, app: Litestar) -> None:
+        """Find the integer query parameters of every route of *app*, by name."""
+        for route in app.routes:
+            if isinstance(route, HTTPRoute):
+                for handler, kwargs in route.route_handler_map.values():
+                    types = _parameter_types(handler)
+                    names = tuple(
+                        sorted(
+                            p.field_alias
+                            for p in kwargs.expected_query_params
+                            if _is_integer(types.get(p.field_name))
+                        )
+                    )
+                    if names:
+                        self._integers[handler] = names
+
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        """Return *app* behind the gate (Litestar's middleware protocol)."""
+        integers = self._integers
+
+        async def gate(scope: Scope, receive: Receive, send: Send) -> None:
+            if (
+                scope["type"] == ScopeType.HTTP
+                and scope["query_string"]
+                and (names := integers.get(scope["route_handler"]))
+            ):
+                _check_integers(ASGIConnection(scope), names)
+            await app(scope, receive, send)
+
+        return gate
+
+
+def _check_integers(connection: ASGIConnection[Any, Any, Any, Any], names: tuple[str, ...]) -> None:
+    """Refuse every value of the integer parameters *names* that is not plain digits.
+
+    Raises:
+        ValidationException: one entry per refused parameter (answered 422).
+    """
+    query = connection.query_params
+    refused = [
+        {"key": name, "message": _NOT_DIGITS, "source": "query"}
+        for name in names
+        if any(not _PLAIN_DIGITS.fullmatch(value) for value in query.getall(name, []))
+    ]
+    if refused:
+        raise ValidationException("Some query parameters were refused.", extra=refused)
+
+
+def _parameter_types(handler: HTTPRouteHandler) -> dict[str, Any]:
+    """Return the declared type of each parameter of *handler* and of its dependencies."""
+    models = [
+        model
+        for provide in handler.resolve_dependencies().values()
+        if (model := getattr(provide, "signature_model", None)) is not None
+    ]
+    found: dict[str, Any] = {}
+    for model in [handler.signature_model, *models]:
+        for field in msgspec.structs.fields(model):
+            found.setdefault(field.name, field.type)
+    return found
+
+
+def _is_integer(annotation: object) -> bool:
+    """Say whether *annotation* takes integers: ``int``, ``int | None``, ``list[int]``, …."""
+    if annotation is None:
+        return False
+    return _takes_integers(msgspec.inspect.type_info(annotation))
+
+
+def _takes_integers(info: msgspec.inspect.Type) -> bool:
+    if isinstance(info, msgspec.inspect.Metadata):
+        return _takes_integers(info.type)
+    if isinstance(info, msgspec.inspect.UnionType):
+        return any(_takes_integers(option) for option in info.types)
+    if isinstance(
+        info, (msgspec.inspect.ListType, msgspec.inspect.SetType, msgspec.inspect.FrozenSetType)
+    ):
+        return _takes_integers(info.item_type)
+    return isinstance(info, msgspec.inspect.IntType)
