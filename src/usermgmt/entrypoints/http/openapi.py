@@ -16,16 +16,23 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import (
     OpenAPI,
     OpenAPIHeader,
+    OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Reference,
     RequestBody,
     Schema,
 )
 
 from usermgmt import __version__
 from usermgmt.entrypoints.http import schemas
-from usermgmt.entrypoints.http.problems import render, unknown_path
+from usermgmt.entrypoints.http.problems import (
+    PROBLEM_MEDIA_TYPE,
+    description,
+    render,
+    unknown_path,
+)
 from usermgmt.entrypoints.http.security import COMPONENTS
 
 _METHODS: Final = ("get", "put", "post", "delete", "patch")
@@ -71,6 +78,7 @@ def finish_openapi(document: OpenAPI) -> None:
       our routes declare their own problem responses, so the generic ones go.
     - The headers that every 401 and 429 carry are documented.
     - A body that may be left out (logout's) is not required.
+    - Every route that takes a body answers 415 to one that is not JSON.
     - Request bodies refuse unknown fields: ``additionalProperties: false``.
     """
     for path_item in (document.paths or {}).values():
@@ -98,6 +106,15 @@ def _finish_operation(operation: Operation) -> None:
     body = operation.request_body
     if isinstance(body, RequestBody) and _accepts_null(body):
         body.required = False
+    if body is not None:
+        responses["415"] = OpenAPIResponse(
+            description=description(415),
+            content={
+                PROBLEM_MEDIA_TYPE: OpenAPIMediaType(
+                    schema=Reference(ref="#/components/schemas/Problem")
+                )
+            },
+        )
 
 
 def _is_generic_error(response: OpenAPIResponse) -> bool:

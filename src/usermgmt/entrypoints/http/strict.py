@@ -1,4 +1,4 @@
-"""Strict input: JSON's own types in bodies, plain digits in integer query parameters.
+"""Strict input: JSON bodies only, JSON's own types in them, plain digits for integers.
 
 Litestar decodes a body to plain Python values and then converts them to the
 route's declared type with msgspec's *lax* rules, under which ``"true"``,
@@ -9,12 +9,23 @@ with msgspec's strict rules instead; the conversion that follows finds the
 value already typed and passes it through. Any route that takes a ``data``
 body, now or later, is strict without doing anything.
 
-Query parameters arrive as text, and the same lax conversion would take
-``page=1e3`` or ``page=1.0`` for an integer. ``InputGate``, a middleware in
-front of every route, refuses any value of an integer query parameter that
-is not plain decimal digits before the route runs; it learns which
-parameters are integers from the application's routes (and their
-dependencies) once, at start-up.
+``InputGate``, a middleware in front of every route, checks the rest before
+the route runs:
+
+- Only JSON is read: a non-empty body whose ``Content-Type`` is not
+  ``application/json`` or ``application/*+json`` (parameters such as
+  ``charset`` allowed; a missing type counts as not JSON) is a 415, so an
+  HTML form, which may post ``text/plain``, ``application/x-www-form-urlencoded``
+  or ``multipart/form-data`` across origins without a CORS pre-flight, never
+  reaches a route. The headers decide, except for a chunked body without a
+  JSON type, which is read (within the size limit) to see whether it is
+  empty. ``StrictRequest`` checks again whenever a body is read, for servers
+  that deliver a body without announcing it.
+- Query parameters arrive as text, and the lax conversion would take
+  ``page=1e3`` or ``page=1.0`` for an integer: any value of an integer query
+  parameter that is not plain decimal digits is a 422. The gate learns which
+  parameters are integers from the application's routes (and their
+  dependencies) once, at start-up.
 """
 
 from __future__ import annotations
@@ -30,8 +41,11 @@ from litestar.enums import ScopeType
 from litestar.exceptions import SerializationException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 
+from usermgmt.entrypoints.http.problems import malformed_length, unsupported_media_type
+
+_JSON_MEDIA: Final = re.compile(rb"application/(?:[a-z0-9!#$&^_.+-]+\+)?json")
 _WHERE: Final = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 _NAMED_FIELD: Final = re.compile(r"field `([^`]+)`")
 _TOO_DEEP: Final = "it is nested too deeply"
@@ -54,7 +68,10 @@ class StrictRequest(Request[Any, Any, Any]):
             ValidationException: the body is JSON of the wrong shape or types
                 (answered 422, naming the field).
         """
-        body = await self.body() or b"null"
+        body = await self.body()
+        if body and not is_json(_content_types(self.scope)):
+            raise unsupported_media_type()
+        body = body or b"null"
         try:
             return _decoder(self.route_handler).decode(body)
         except msgspec.ValidationError as exc:
@@ -137,15 +154,54 @@ class InputGate:
         integers = self._integers
 
         async def gate(scope: Scope, receive: Receive, send: Send) -> None:
-            if (
-                scope["type"] == ScopeType.HTTP
-                and scope["query_string"]
-                and (names := integers.get(scope["route_handler"]))
-            ):
-                _check_integers(ASGIConnection(scope), names)
+            if scope["type"] == ScopeType.HTTP:
+                await _check_body_type(scope, receive)
+                if scope["query_string"] and (names := integers.get(scope["route_handler"])):
+                    _check_integers(ASGIConnection(scope), names)
             await app(scope, receive, send)
 
         return gate
+
+
+def is_json(content_types: list[bytes]) -> bool:
+    """Say whether the ``Content-Type`` values *content_types* name exactly one JSON type."""
+    if len(content_types) != 1:
+        return False
+    essence = content_types[0].partition(b";")[0].strip().lower()
+    return _JSON_MEDIA.fullmatch(essence) is not None
+
+
+def _content_types(scope: Scope) -> list[bytes]:
+    return [value for name, value in scope["headers"] if name == b"content-type"]
+
+
+async def _check_body_type(scope: HTTPScope, receive: Receive) -> None:
+    """Refuse a non-empty body that is not JSON, from the headers alone where they suffice.
+
+    Raises:
+        ProblemDetailsException: 415 for such a body; 400 for a ``Content-Length``
+            that is not a number.
+    """
+    length = None
+    chunked = False
+    content_types = []
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value
+        elif name == b"transfer-encoding":
+            chunked = True
+        elif name == b"content-type":
+            content_types.append(value)
+    if length is not None and not length.isdigit():
+        raise malformed_length()
+    if not chunked and (length is None or not length.strip(b"0")):
+        return  # no body: nothing to say about its type
+    if is_json(content_types):
+        return
+    # A chunked body announces no length: an empty one needs no type, so look.
+    if chunked and not await Request(scope, receive).body():
+        return
+    raise unsupported_media_type()
 
 
 def _check_integers(connection: ASGIConnection[Any, Any, Any, Any], names: tuple[str, ...]) -> None:
