@@ -40,6 +40,7 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str], bool]] = {
         True,
     ),
     ("delete", "/api/users/{user_id}"): ("204", {"401", "403", "404", "409", "503"}, True),
+    ("post", "/api/users/{user_id}/restore"): ("200", {"401", "403", "404", "409", "503"}, True),
 }
 
 

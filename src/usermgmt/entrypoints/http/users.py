@@ -1,4 +1,4 @@
-"""``/api/users``: register, list, read, update and delete accounts.
+"""``/api/users``: register, list, read, update, delete and restore accounts.
 
 Who may do what is decided by the domain: handlers pass the caller along as
 the actor and let its errors through to ``problems.py``.
@@ -210,6 +210,37 @@ class UsersController(Controller):
     ) -> None:
         """Soft-delete a user: sign-in refused, every session ended, the email free again."""
         await service.delete_user(UserId(user_id), actor=principal)
+
+    @post(
+        "/{user_id:uuid}/restore",
+        operation_id="restoreUser",
+        summary="Restore a deleted user",
+        status_code=200,
+        security=SECURED,
+        responses=errors(
+            401,
+            403,
+            404,
+            409,
+            503,
+            s403="Only admins restore users (whether or not the id exists).",
+            s404="No user has this id, or the user is not deleted.",
+            s409="A live user has taken the email meanwhile.",
+        ),
+    )
+    async def restore_user(
+        self,
+        user_id: UserIdParameter,
+        principal: NamedDependency[Principal],
+        service: NamedDependency[UserManagement],
+    ) -> UserResponse:
+        """Undo a soft delete (admins only): the user signs in again; old sessions stay ended.
+
+        Only the deletion is undone: a user deactivated before being deleted
+        comes back deactivated.
+        """
+        user = await service.restore_user(UserId(user_id), actor=principal)
+        return UserResponse.from_domain(user)
 
 
 async def _update(
