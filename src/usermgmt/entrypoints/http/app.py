@@ -22,6 +22,7 @@ from litestar.types import ControllerRouterHandler
 
 from usermgmt import Settings, UserManagement, UserMgmtError
 from usermgmt.entrypoints.http.access_log import AccessLog
+from usermgmt.entrypoints.http.allow import AllowedMethods
 from usermgmt.entrypoints.http.auth import AuthController
 from usermgmt.entrypoints.http.limits import EXEMPT_BY_DEFAULT, STORE, rate_limit
 from usermgmt.entrypoints.http.openapi import finish_openapi, openapi_config
@@ -62,6 +63,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
     store = service.shared_store("usermgmt_http")
     limit = rate_limit(settings)
     gate = InputGate()
+    allowed = AllowedMethods()
     handlers: list[ControllerRouterHandler] = [index, health, AuthController, UsersController]
     if keys := service.jwks():
         handlers.append(jwks_route(keys))
@@ -69,7 +71,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         route_handlers=handlers,
         dependencies={"service": Provide(lambda: service, use_cache=True, sync_to_thread=False)},
         lifespan=[_lifespan(service, store)],
-        middleware=[gate.middleware, limit.middleware] if limit else [gate.middleware],
+        middleware=[gate.middleware, allowed.middleware, *([limit.middleware] if limit else [])],
         opt=EXEMPT_BY_DEFAULT,
         stores={STORE: store},
         plugins=[problem_details_plugin()],
@@ -82,6 +84,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         debug=False,
     )
     gate.learn(app)
+    allowed.learn(app)
     finish_openapi(app.openapi_schema)
     app.asgi_handler = AccessLog(app.asgi_handler)
     return app

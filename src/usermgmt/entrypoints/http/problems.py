@@ -40,6 +40,7 @@ from usermgmt import (
     ValidationError,
     WrongPasswordError,
 )
+from usermgmt.entrypoints.http.allow import allow_header
 from usermgmt.entrypoints.http.schemas import Problem, ValidationProblem
 
 log = logging.getLogger("usermgmt.http")
@@ -207,9 +208,8 @@ def http_problem(exc: HTTPException) -> ProblemDetailsException:  # noqa: PLR091
     if status == HTTPStatus.NOT_FOUND:
         return unknown_path()
     if status == HTTPStatus.METHOD_NOT_ALLOWED:
-        detail = (
-            f"This path does not accept that method; it accepts {headers.get('allow', 'none')}."
-        )
+        headers["allow"] = allow_header(headers.get("allow", "").split(","))
+        detail = f"This path does not accept that method; it accepts {headers['allow']}."
         return problem(405, "method-not-allowed", "Method not allowed", detail, headers=headers)
     if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
         detail = f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB."
