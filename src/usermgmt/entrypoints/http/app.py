@@ -85,7 +85,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
     )
     gate.learn(app)
     allowed.learn(app)
-    finish_openapi(app.openapi_schema)
+    finish_openapi(app.openapi_schema, settings)
     app.asgi_handler = AccessLog(app.asgi_handler)
     return app
 

@@ -6,8 +6,9 @@ makes it say exactly what the API does where the generator cannot know.
 
 from __future__ import annotations
 
+import inspect
 from http import HTTPStatus
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 import msgspec
 from litestar import Response, Router
@@ -20,12 +21,13 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Parameter,
     Reference,
     RequestBody,
     Schema,
 )
 
-from usermgmt import __version__
+from usermgmt import Settings, __version__
 from usermgmt.entrypoints.http import schemas
 from usermgmt.entrypoints.http.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -37,12 +39,18 @@ from usermgmt.entrypoints.http.security import COMPONENTS
 
 _METHODS: Final = ("get", "put", "post", "delete", "patch")
 _CHALLENGE: Final = '`Bearer`, with `error="invalid_token"` when a token was refused.'
-_CLOSED_BODIES: Final = tuple(
-    name
+_STRUCTS: Final = {
+    name: value
     for name, value in vars(schemas).items()
     if isinstance(value, type)
     and issubclass(value, msgspec.Struct)
-    and value.__struct_config__.forbid_unknown_fields
+    and value.__module__ == schemas.__name__
+}
+_NEW_PASSWORDS: Final = tuple(
+    (name, field.encode_name)
+    for name, struct in _STRUCTS.items()
+    for field in msgspec.structs.fields(struct)
+    if schemas.NewPasswordField in (field.type, *get_args(field.type))
 )
 
 
@@ -71,15 +79,18 @@ def _problem_404(response: Response[Any]) -> Response[Any]:
     return render(unknown_path())
 
 
-def finish_openapi(document: OpenAPI) -> None:
-    """Make the generated *document* say exactly what the API does.
+def finish_openapi(document: OpenAPI, settings: Settings) -> None:
+    """Make the generated *document* say exactly what the API run with *settings* does.
 
     - Litestar documents a generic JSON 400 on every route with parameters;
       our routes declare their own problem responses, so the generic ones go.
     - The headers that every 401 and 429 carry are documented.
     - A body that may be left out (logout's) is not required.
     - Every route that takes a body answers 415 to one that is not JSON.
+    - A query parameter is never ``null``: an optional one is left out.
     - Request bodies refuse unknown fields: ``additionalProperties: false``.
+    - Each body is described by its docstring.
+    - A new password's ``minLength`` is the configured minimum.
     """
     for path_item in (document.paths or {}).values():
         for method in _METHODS:
@@ -87,9 +98,14 @@ def finish_openapi(document: OpenAPI) -> None:
             if operation is not None:
                 _finish_operation(operation)
     found = document.components.schemas or {}
-    for name in _CLOSED_BODIES:
-        if name in found:
-            found[name].additional_properties = False
+    for name, struct in _STRUCTS.items():
+        if (schema := found.get(name)) is not None:
+            if struct.__struct_config__.forbid_unknown_fields:
+                schema.additional_properties = False
+            schema.description = schema.description or inspect.cleandoc(struct.__doc__ or "")
+    for name, field in _NEW_PASSWORDS:
+        if name in found and isinstance(prop := (found[name].properties or {})[field], Schema):
+            prop.min_length = settings.password_min_length
 
 
 def _finish_operation(operation: Operation) -> None:
@@ -103,6 +119,9 @@ def _finish_operation(operation: Operation) -> None:
             response.headers = {"WWW-Authenticate": _header(_CHALLENGE)}
         elif status == "429":
             response.headers = {"Retry-After": _header("Seconds to wait.", integer=True)}
+    for parameter in operation.parameters or ():
+        if isinstance(parameter, Parameter) and parameter.param_in == "query":
+            _drop_null(parameter.schema)
     body = operation.request_body
     if isinstance(body, RequestBody) and _accepts_null(body):
         body.required = False
@@ -128,6 +147,17 @@ def _accepts_null(body: RequestBody) -> bool:
     schema = media.schema if media is not None else None
     options = schema.one_of if isinstance(schema, Schema) else None
     return any(isinstance(o, Schema) and o.type == OpenAPIType.NULL for o in options or ())
+
+
+def _drop_null(schema: Schema | Reference | None) -> None:
+    """Turn ``oneOf: [T, null]`` into plain ``T``, keeping the constraints beside it."""
+    options = schema.one_of if isinstance(schema, Schema) else None
+    if not isinstance(schema, Schema) or not options:
+        return
+    kept = [o for o in options if not (isinstance(o, Schema) and o.type == OpenAPIType.NULL)]
+    if len(kept) == 1 and isinstance(kept[0], Schema) and kept[0].type is not None:
+        schema.type = kept[0].type
+        schema.one_of = None
 
 
 def _header(description: str, *, integer: bool = False) -> OpenAPIHeader:

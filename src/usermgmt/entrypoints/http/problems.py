@@ -254,7 +254,8 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
 
 
 _DESCRIPTIONS: Final = {
-    400: "The request body is not parseable JSON (or is empty).",
+    400: "The request body is not parseable JSON (or is empty), or its `Content-Length` is "
+    "not a number.",
     401: "No, invalid, expired or revoked token (with `WWW-Authenticate: Bearer`).",
     403: "Authenticated, but not allowed to do this.",
     404: "No such user, or a deleted one.",

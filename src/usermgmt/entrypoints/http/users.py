@@ -103,7 +103,11 @@ class UsersController(Controller):
         service: NamedDependency[UserManagement],
         page: Annotated[
             int | None,
-            Parameter(ge=1, description="A page number, from 1 (numbered pages, with totals)."),
+            Parameter(
+                ge=1,
+                description="A page number, from 1 (numbered pages, with totals). Not "
+                "together with `cursor`: sending both is a 422.",
+            ),
         ] = None,
         per_page: Annotated[
             int, Parameter(ge=1, le=MAX_PER_PAGE, description="Users per page.")
@@ -112,8 +116,9 @@ class UsersController(Controller):
             str | None,
             Parameter(
                 max_length=256,
-                description="Walk by cursor instead: empty for the first page, then the "
-                "`next_cursor` of the previous one.",
+                description="Walk by cursor instead of `page`: empty for the first page, "
+                "then the `next_cursor` of the previous one. Not together with `page`: "
+                "sending both is a 422.",
             ),
         ] = None,
     ) -> UserPageResponse | UserSliceResponse:
@@ -121,7 +126,7 @@ class UsersController(Controller):
 
         Either numbered pages (``?page=&per_page=``, with totals), or a cursor
         walk (``?cursor=&per_page=``), which is as fast at any depth and sees
-        each user once.
+        each user once; ``page`` and ``cursor`` exclude each other (422).
         """
         if cursor is not None:
             if page is not None:
