@@ -851,8 +851,8 @@ def test_only_admins_restore_and_plain_users_learn_nothing(api: Api) -> None:
     assert_problem(api.client.post("/api/users/not-a-uuid/restore", headers=bob.headers), 404)
 
 
-def test_restore_undoes_only_the_deletion(api: Api) -> None:
-    """A user deactivated before being deleted comes back deactivated."""
+def test_a_restored_user_is_active_again_even_if_deactivated_before(api: Api) -> None:
+    """A user deactivated, then deleted, comes back active and signs in."""
     admin = api.admin()
     ann = api.register("ann@example.org")
     api.client.patch(f"/api/users/{ann['id']}", json={"is_active": False}, headers=admin.headers)
@@ -860,11 +860,8 @@ def test_restore_undoes_only_the_deletion(api: Api) -> None:
 
     response = api.client.post(f"/api/users/{ann['id']}/restore", headers=admin.headers)
 
-    assert response.json()["is_active"] is False
-    assert_problem(
-        api.client.post("/api/auth/login", json={"email": ann["email"], "password": PASSWORD}),
-        401,
-    )
+    assert response.json()["is_active"] is True
+    assert api.login(ann["email"])["token_type"] == "bearer"
 
 
 # --- CORS ------------------------------------------------------------------------------------

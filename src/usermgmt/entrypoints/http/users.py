@@ -241,8 +241,7 @@ class UsersController(Controller):
     ) -> UserResponse:
         """Undo a soft delete (admins only): the user signs in again; old sessions stay ended.
 
-        Only the deletion is undone: a user deactivated before being deleted
-        comes back deactivated.
+        The restored user is active, even one deactivated before the delete.
         """
         user = await service.restore_user(UserId(user_id), actor=principal)
         return UserResponse.from_domain(user)
