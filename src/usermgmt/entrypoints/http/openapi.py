@@ -56,6 +56,11 @@ _ASSET_TYPES: Final = {  # the only files the page needs; Litestar adds charset=
     "favicon-16x16.png": "image/png",
 }
 _METHODS: Final = ("get", "put", "post", "delete", "patch")
+_NO_BODY_415: Final = (
+    "This route takes no body, but one sent all the same is refused when it is not "
+    "JSON, as on every route: its `Content-Type` is neither `application/json` nor "
+    "`application/*+json`, or is missing."
+)
 _CHALLENGE: Final = '`Bearer`, with `error="invalid_token"` when a token was refused.'
 _STRUCTS: Final = {
     name: value
@@ -133,7 +138,8 @@ def finish_openapi(document: OpenAPI, settings: Settings) -> None:
       our routes declare their own problem responses, so the generic ones go.
     - The headers that every 401 and 429 carry are documented.
     - A body that may be left out (logout's) is not required.
-    - Every route that takes a body answers 415 to one that is not JSON.
+    - Every route answers 415 to a non-empty body that is not JSON, also
+      those that take no body (the check runs before any route).
     - A query parameter is never ``null``: an optional one is left out.
     - Request bodies refuse unknown fields: ``additionalProperties: false``.
     - Each body is described by its docstring.
@@ -172,15 +178,14 @@ def _finish_operation(operation: Operation) -> None:
     body = operation.request_body
     if isinstance(body, RequestBody) and _accepts_null(body):
         body.required = False
-    if body is not None:
-        responses["415"] = OpenAPIResponse(
-            description=description(415),
-            content={
-                PROBLEM_MEDIA_TYPE: OpenAPIMediaType(
-                    schema=Reference(ref="#/components/schemas/Problem")
-                )
-            },
-        )
+    responses["415"] = OpenAPIResponse(
+        description=description(415) if body is not None else _NO_BODY_415,
+        content={
+            PROBLEM_MEDIA_TYPE: OpenAPIMediaType(
+                schema=Reference(ref="#/components/schemas/Problem")
+            )
+        },
+    )
 
 
 def _is_generic_error(response: OpenAPIResponse) -> bool:
