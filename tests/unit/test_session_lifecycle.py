@@ -202,6 +202,7 @@ class SessionLifecycle(RuleBasedStateMachine):
             return
         assert not taken
         user.deleted = False
+        user.active = True  # a restored user is active again
 
     @invariant()
     def sessions_validate_exactly_while_alive(self) -> None:

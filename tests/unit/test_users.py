@@ -343,8 +343,23 @@ async def test_restore_brings_back_login_but_not_old_sessions(um: UserManagement
     assert await um.authenticate("ann@example.org", PASSWORD)
 
 
+async def test_a_restored_user_is_active_even_if_deactivated_before_deletion(
+    um: UserManagement,
+) -> None:
+    """Restore undoes the deactivation that preceded the delete too: the user signs in again."""
+    ann = await um.register_user("ann@example.org", PASSWORD)
+    await um.update_user(ann.id, actor=SYSTEM, is_active=False)
+    await um.delete_user(ann.id, actor=SYSTEM)
+
+    restored = await um.restore_user(ann.id, actor=SYSTEM)
+
+    assert restored.is_active is True
+    assert (await um.get_user(ann.id, actor=SYSTEM)).is_active is True
+    assert await um.authenticate("ann@example.org", PASSWORD)
+
+
 async def test_restore_refuses_live_users_and_taken_emails(um: UserManagement) -> None:
-    """Restoring a live user, or one whose email was re-registered, is a conflict."""
+    """Restoring a live user finds no deleted user; one whose email was re-registered conflicts."""
     ann = await um.register_user("ann@example.org", PASSWORD)
     with pytest.raises(UserNotDeletedError):
         await um.restore_user(ann.id, actor=SYSTEM)

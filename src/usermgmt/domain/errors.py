@@ -156,6 +156,18 @@ class UserNotFoundError(NotFoundError):
         return f"No user {self.reference}."
 
 
+@attrs.define
+class UserNotDeletedError(NotFoundError):
+    """Restore was asked for a user that is not deleted: there is no deleted user to restore."""
+
+    reference: str
+
+    @property
+    def message(self) -> str:
+        """Name the user."""
+        return f"User {self.reference} is not deleted."
+
+
 # --- 409 ------------------------------------------------------------------------------------
 
 
@@ -184,18 +196,6 @@ class LastAdminError(ConflictError):
     def message(self) -> str:
         """Explain why the change is refused."""
         return "The last active administrator cannot be demoted, deactivated or deleted."
-
-
-@attrs.define
-class UserNotDeletedError(ConflictError):
-    """Restore was asked for a user that is not deleted."""
-
-    reference: str
-
-    @property
-    def message(self) -> str:
-        """Name the user."""
-        return f"User {self.reference} is not deleted."
 
 
 # --- 429 ------------------------------------------------------------------------------------

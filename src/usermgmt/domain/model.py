@@ -185,8 +185,8 @@ class User:
         return attrs.evolve(self, deleted_at=now, updated_at=now)
 
     def restored(self, now: datetime) -> User:
-        """Return this user no longer deleted."""
-        return attrs.evolve(self, deleted_at=None, updated_at=now)
+        """Return this user no longer deleted, and active: a restore brings sign-in back."""
+        return attrs.evolve(self, deleted_at=None, is_active=True, updated_at=now)
 
 
 @attrs.frozen(kw_only=True)

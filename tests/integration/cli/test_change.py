@@ -276,7 +276,7 @@ def test_restore_brings_a_deleted_user_back(
 
 
 def test_restore_of_a_live_user_exits_1(cli: Cli, ann: User) -> None:
-    """Restoring someone who is not deleted is a conflict."""
+    """Restoring someone who is not deleted finds no deleted user to restore."""
     result = cli("users", "restore", str(ann.id))
 
     assert result.exit_code == 1

@@ -8,30 +8,45 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from tests.integration.http.conftest import AppFactory
+
 PROBLEM = "application/problem+json"
 
 # (method, path): (success status, error statuses, needs a bearer token)
 ROUTES: dict[tuple[str, str], tuple[str, set[str], bool]] = {
-    ("get", "/"): ("200", set(), False),
-    ("get", "/health"): ("200", {"503"}, False),
-    ("post", "/api/users/register"): ("201", {"400", "409", "413", "422", "429", "503"}, False),
-    ("post", "/api/auth/login"): ("200", {"400", "401", "413", "422", "429", "503"}, False),
-    ("post", "/api/auth/refresh"): ("200", {"400", "401", "413", "422", "429", "503"}, False),
-    ("post", "/api/auth/logout"): ("204", {"400", "401", "413", "422", "429", "503"}, True),
-    ("get", "/api/auth/me"): ("200", {"401", "503"}, True),
-    ("get", "/api/users"): ("200", {"401", "403", "422", "503"}, True),
-    ("get", "/api/users/{user_id}"): ("200", {"401", "403", "404", "503"}, True),
+    ("get", "/"): ("200", {"415"}, False),
+    ("get", "/health"): ("200", {"415", "503"}, False),
+    ("post", "/api/users/register"): (
+        "201",
+        {"400", "409", "413", "415", "422", "429", "503"},
+        False,
+    ),
+    ("post", "/api/auth/login"): ("200", {"400", "401", "413", "415", "422", "429", "503"}, False),
+    ("post", "/api/auth/refresh"): (
+        "200",
+        {"400", "401", "413", "415", "422", "429", "503"},
+        False,
+    ),
+    ("post", "/api/auth/logout"): ("204", {"400", "401", "413", "415", "422", "429", "503"}, True),
+    ("get", "/api/auth/me"): ("200", {"401", "415", "503"}, True),
+    ("get", "/api/users"): ("200", {"401", "403", "415", "422", "503"}, True),
+    ("get", "/api/users/{user_id}"): ("200", {"401", "403", "404", "415", "503"}, True),
     ("put", "/api/users/{user_id}"): (
         "200",
-        {"400", "401", "403", "404", "409", "413", "422", "503"},
+        {"400", "401", "403", "404", "409", "413", "415", "422", "503"},
         True,
     ),
     ("patch", "/api/users/{user_id}"): (
         "200",
-        {"400", "401", "403", "404", "409", "413", "422", "503"},
+        {"400", "401", "403", "404", "409", "413", "415", "422", "503"},
         True,
     ),
-    ("delete", "/api/users/{user_id}"): ("204", {"401", "403", "404", "409", "503"}, True),
+    ("delete", "/api/users/{user_id}"): ("204", {"401", "403", "404", "409", "415", "503"}, True),
+    ("post", "/api/users/{user_id}/restore"): (
+        "200",
+        {"401", "403", "404", "409", "415", "503"},
+        True,
+    ),
 }
 
 
@@ -194,3 +209,72 @@ def test_no_generic_framework_error_schema_is_left(document: dict[str, Any]) -> 
                 if int(status) >= 400:
                     schema = response["content"]
                     assert "status_code" not in str(schema), status
+
+
+def test_new_passwords_carry_the_configured_minimum_and_the_maximum_length(
+    start_app: AppFactory,
+) -> None:
+    """``minLength`` comes from the running settings; a password being checked has none."""
+    document = start_app(password_min_length=15).get("/schema/openapi.json").json()
+    schemas = document["components"]["schemas"]
+
+    for body in ("RegisterRequest", "UserUpdateRequest"):
+        password = schemas[body]["properties"]["password"]
+        assert (password["minLength"], password["maxLength"]) == (15, 1024), body
+        assert "NFKC" in password["description"]
+    assert "minLength" not in schemas["LoginRequest"]["properties"]["password"]
+    assert "minLength" not in schemas["UserUpdateRequest"]["properties"]["current_password"]
+
+
+def test_the_update_body_says_a_new_password_of_ones_own_needs_current_password(
+    document: dict[str, Any],
+) -> None:
+    """The body and its ``current_password`` field both say when it is required."""
+    update = document["components"]["schemas"]["UserUpdateRequest"]
+
+    assert "`current_password`" in update["description"]
+    assert "own password" in update["properties"]["current_password"]["description"]
+    assert "422" in update["properties"]["current_password"]["description"]
+
+
+def test_page_and_cursor_are_documented_as_mutually_exclusive(document: dict[str, Any]) -> None:
+    """Each parameter names the other, and the 422 says that both at once is refused."""
+    operation = _operation(document, "get", "/api/users")
+    described = {p["name"]: p["description"] for p in operation["parameters"]}
+
+    assert "Not together with `cursor`" in described["page"]
+    assert "Not together with `page`" in described["cursor"]
+    assert "`page` together with `cursor`" in operation["responses"]["422"]["description"]
+
+
+def test_query_parameters_are_never_null(document: dict[str, Any]) -> None:
+    """An optional query parameter is left out, so no schema offers ``null``."""
+    for item in document["paths"].values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query":
+                    assert "null" not in str(parameter["schema"]), parameter["name"]
+                    assert parameter["schema"]["type"] in {"integer", "string"}
+
+
+def test_every_schema_of_a_body_is_described(document: dict[str, Any]) -> None:
+    """Request and response bodies carry their description."""
+    for name, schema in document["components"]["schemas"].items():
+        if schema.get("type") == "object":
+            assert schema.get("description"), name
+
+
+@pytest.mark.parametrize(("method", "path"), list(ROUTES), ids=[f"{m} {p}" for m, p in ROUTES])
+def test_the_documented_415_is_what_each_route_answers_to_a_body_that_is_not_json(
+    client: TestClient[Litestar], document: dict[str, Any], method: str, path: str
+) -> None:
+    """A form post reaches no route, with or without a body of its own: the 415 is documented."""
+    target = path.replace("{user_id}", "00000000-0000-4000-8000-000000000000")
+
+    response = client.request(
+        method, target, content=b"a=b", headers={"content-type": "text/plain"}
+    )
+
+    assert response.status_code == 415
+    assert response.headers["content-type"] == PROBLEM
+    assert "415" in _operation(document, method, path)["responses"]

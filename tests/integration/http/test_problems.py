@@ -36,7 +36,7 @@ EXPECTED = {
     "ConflictError": (409, "conflict"),
     "EmailTakenError": (409, "email-taken"),
     "LastAdminError": (409, "last-admin"),
-    "UserNotDeletedError": (409, "conflict"),
+    "UserNotDeletedError": (404, "not-found"),
     "LoginThrottledError": (429, "login-throttled"),
     "UnavailableError": (503, "unavailable"),
     "SchemaOutdatedError": (503, "unavailable"),

@@ -798,6 +798,89 @@ def test_the_last_active_admin_cannot_be_deleted(api: Api) -> None:
     assert api.me(admin).status_code == 200
 
 
+# --- restore ---------------------------------------------------------------------------------
+
+
+def test_an_admin_restores_a_deleted_user_whose_old_sessions_stay_ended(api: Api) -> None:
+    """200 and the user, active and readable again; a new login works, the old token does not."""
+    admin = api.admin()
+    ann = api.account("ann@example.org")
+    api.client.delete(f"/api/users/{ann.id}", headers=ann.headers)
+
+    response = api.client.post(f"/api/users/{ann.id}/restore", headers=admin.headers)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == USER_FIELDS
+    assert (body["id"], body["email"], body["is_active"]) == (ann.id, ann.email, True)
+    assert api.client.get(f"/api/users/{ann.id}", headers=admin.headers).status_code == 200
+    assert_problem(api.me(ann), 401)
+    assert_problem(
+        api.client.post("/api/auth/refresh", json={"refresh_token": ann.refresh_token}), 401
+    )
+    assert api.login(ann.email)["token_type"] == "bearer"
+
+
+def test_restoring_an_unknown_or_live_user_is_404(api: Api) -> None:
+    """An id nobody has, and a user who is not deleted, are both "no deleted user here"."""
+    admin = api.admin()
+    ann = api.account("ann@example.org")
+
+    unknown = api.client.post(
+        "/api/users/00000000-0000-4000-8000-000000000000/restore", headers=admin.headers
+    )
+    live = api.client.post(f"/api/users/{ann.id}/restore", headers=admin.headers)
+
+    assert assert_problem(unknown, 404)["type"] == "/problems/not-found"
+    assert assert_problem(live, 404)["type"] == "/problems/not-found"
+    assert api.me(ann).status_code == 200
+
+
+def test_restoring_a_user_whose_email_was_taken_meanwhile_is_409(api: Api) -> None:
+    """Two live accounts never share an email: the old one stays deleted."""
+    admin = api.admin()
+    ann = api.account("ann@example.org")
+    api.client.delete(f"/api/users/{ann.id}", headers=ann.headers)
+    api.register("ANN@example.org")
+
+    response = api.client.post(f"/api/users/{ann.id}/restore", headers=admin.headers)
+
+    assert assert_problem(response, 409)["type"] == "/problems/email-taken"
+    assert_problem(api.client.get(f"/api/users/{ann.id}", headers=admin.headers), 404)
+
+
+def test_only_admins_restore_and_plain_users_learn_nothing(api: Api) -> None:
+    """A plain user gets one 403 for a deleted, a live and an unknown id; no token is 401."""
+    bob = api.account("bob@example.org")
+    gone = api.account("gone@example.org")
+    api.client.delete(f"/api/users/{gone.id}", headers=gone.headers)
+
+    answers = [
+        api.client.post(f"/api/users/{target}/restore", headers=bob.headers)
+        for target in (gone.id, bob.id, "00000000-0000-4000-8000-000000000000")
+    ]
+    anonymous = api.client.post(f"/api/users/{gone.id}/restore")
+
+    for response in answers:
+        assert_problem(response, 403)
+    assert len({r.content for r in answers}) == 1
+    assert_problem(anonymous, 401)
+    assert_problem(api.client.post("/api/users/not-a-uuid/restore", headers=bob.headers), 404)
+
+
+def test_a_restored_user_is_active_again_even_if_deactivated_before(api: Api) -> None:
+    """A user deactivated, then deleted, comes back active and signs in."""
+    admin = api.admin()
+    ann = api.register("ann@example.org")
+    api.client.patch(f"/api/users/{ann['id']}", json={"is_active": False}, headers=admin.headers)
+    api.client.delete(f"/api/users/{ann['id']}", headers=admin.headers)
+
+    response = api.client.post(f"/api/users/{ann['id']}/restore", headers=admin.headers)
+
+    assert response.json()["is_active"] is True
+    assert api.login(ann["email"])["token_type"] == "bearer"
+
+
 # --- CORS ------------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from litestar.types import ControllerRouterHandler
 
 from usermgmt import Settings, UserManagement, UserMgmtError
 from usermgmt.entrypoints.http.access_log import AccessLog
+from usermgmt.entrypoints.http.allow import AllowedMethods
 from usermgmt.entrypoints.http.auth import AuthController
 from usermgmt.entrypoints.http.limits import EXEMPT_BY_DEFAULT, STORE, rate_limit
 from usermgmt.entrypoints.http.openapi import finish_openapi, openapi_config
@@ -31,6 +32,7 @@ from usermgmt.entrypoints.http.problems import (
     too_deep,
     unexpected,
 )
+from usermgmt.entrypoints.http.strict import InputGate, StrictRequest
 from usermgmt.entrypoints.http.system import health, index, jwks_route
 from usermgmt.entrypoints.http.users import UsersController
 
@@ -60,6 +62,8 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
     """
     store = service.shared_store("usermgmt_http")
     limit = rate_limit(settings)
+    gate = InputGate()
+    allowed = AllowedMethods()
     handlers: list[ControllerRouterHandler] = [index, health, AuthController, UsersController]
     if keys := service.jwks():
         handlers.append(jwks_route(keys))
@@ -67,10 +71,11 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         route_handlers=handlers,
         dependencies={"service": Provide(lambda: service, use_cache=True, sync_to_thread=False)},
         lifespan=[_lifespan(service, store)],
-        middleware=[limit.middleware] if limit else [],
+        middleware=[gate.middleware, allowed.middleware, *([limit.middleware] if limit else [])],
         opt=EXEMPT_BY_DEFAULT,
         stores={STORE: store},
         plugins=[problem_details_plugin()],
+        request_class=StrictRequest,
         exception_handlers={RecursionError: too_deep, Exception: unexpected},
         cors_config=_cors(settings),
         request_max_body_size=MAX_BODY_BYTES,
@@ -78,7 +83,9 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    finish_openapi(app.openapi_schema)
+    gate.learn(app)
+    allowed.learn(app)
+    finish_openapi(app.openapi_schema, settings)
     app.asgi_handler = AccessLog(app.asgi_handler)
     return app
 

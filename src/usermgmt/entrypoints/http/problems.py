@@ -40,6 +40,7 @@ from usermgmt import (
     ValidationError,
     WrongPasswordError,
 )
+from usermgmt.entrypoints.http.allow import allow_header
 from usermgmt.entrypoints.http.schemas import Problem, ValidationProblem
 
 log = logging.getLogger("usermgmt.http")
@@ -145,6 +146,23 @@ def unknown_path() -> ProblemDetailsException:
     return problem(404, "not-found", "Not found", "Nothing is served at this path.")
 
 
+def unsupported_media_type() -> ProblemDetailsException:
+    """Return the problem of a request body that is not JSON (or says nothing of its type)."""
+    return problem(
+        415,
+        "unsupported-media-type",
+        "Unsupported media type",
+        "The request body must be JSON, sent with Content-Type: application/json.",
+    )
+
+
+def malformed_length() -> ProblemDetailsException:
+    """Return the problem of a ``Content-Length`` that is not a number of bytes."""
+    return problem(
+        400, "malformed-body", "Malformed request body", "Content-Length is not a number of bytes."
+    )
+
+
 def render(exc: ProblemDetailsException) -> Response[dict[str, Any]]:
     """Return *exc* as an ``application/problem+json`` response."""
     body: dict[str, Any] = {
@@ -190,9 +208,8 @@ def http_problem(exc: HTTPException) -> ProblemDetailsException:  # noqa: PLR091
     if status == HTTPStatus.NOT_FOUND:
         return unknown_path()
     if status == HTTPStatus.METHOD_NOT_ALLOWED:
-        detail = (
-            f"This path does not accept that method; it accepts {headers.get('allow', 'none')}."
-        )
+        headers["allow"] = allow_header(headers.get("allow", "").split(","))
+        detail = f"This path does not accept that method; it accepts {headers['allow']}."
         return problem(405, "method-not-allowed", "Method not allowed", detail, headers=headers)
     if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
         detail = f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB."
@@ -237,17 +254,26 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
 
 
 _DESCRIPTIONS: Final = {
-    400: "The request body is not parseable JSON (or is empty).",
+    400: "The request body is not parseable JSON (or is empty), or its `Content-Length` is "
+    "not a number.",
     401: "No, invalid, expired or revoked token (with `WWW-Authenticate: Bearer`).",
     403: "Authenticated, but not allowed to do this.",
     404: "No such user, or a deleted one.",
     409: "The request conflicts with the current state.",
     413: "The request body is larger than 64 KiB.",
-    422: "Parseable but refused: a missing, unknown, wrong-typed, too long or invalid value; "
-    "`errors` names each field.",
+    415: "The request has a body that is not JSON: its `Content-Type` is neither "
+    "`application/json` nor `application/*+json`, or is missing.",
+    422: "Parseable but refused: a missing, unknown, wrong-typed, too long or invalid value "
+    '(types are JSON\'s own: `"true"` is not a boolean, `"5"` or `5.0` not an integer, '
+    "and an integer query parameter is plain decimal digits); `errors` names each field.",
     429: "Too many requests from this client, or too many failed logins; see `Retry-After`.",
     503: "The database is unavailable; try again shortly.",
 }
+
+
+def description(status: int) -> str:
+    """Return the default OpenAPI description of the error responses with *status*."""
+    return _DESCRIPTIONS[status]
 
 
 def errors(*statuses: int, **described: str) -> dict[int, ResponseSpec]:

@@ -21,6 +21,26 @@ TOKEN_MAX_LENGTH: Final = 512
 
 EmailField = Annotated[str, msgspec.Meta(max_length=EMAIL_MAX_LENGTH, examples=["ann@example.org"])]
 PasswordField = Annotated[str, msgspec.Meta(max_length=PASSWORD_MAX_LENGTH)]
+NewPasswordField = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=PASSWORD_MAX_LENGTH,
+        description="A new password: at least `minLength` characters (the configured "
+        "minimum) and at most `maxLength`, counted in code points after NFKC "
+        "normalisation. The password policy may refuse it (a common password, the email "
+        "address): 422 with the reason.",
+    ),
+]
+"""A password being set: the OpenAPI document adds the configured minimum length."""
+CurrentPasswordField = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=PASSWORD_MAX_LENGTH,
+        description="The caller's current password. Required to change one's own "
+        "password (422 without it, 403 when wrong); not needed by an admin changing "
+        "someone else's.",
+    ),
+]
 NameField = Annotated[str, msgspec.Meta(max_length=NAME_MAX_LENGTH, examples=["Ann"])]
 RefreshTokenField = Annotated[
     str, msgspec.Meta(max_length=TOKEN_MAX_LENGTH, description="The opaque refresh token.")
@@ -34,7 +54,7 @@ class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
     """A new account: email, password and an optional display name."""
 
     email: EmailField
-    password: PasswordField
+    password: NewPasswordField
     name: NameField = ""
 
 
@@ -60,14 +80,15 @@ class LogoutRequest(msgspec.Struct, forbid_unknown_fields=True):
 class UserUpdateRequest(msgspec.Struct, forbid_unknown_fields=True):
     """A partial update: absent (or null) fields stay as they are.
 
-    Changing one's own password requires ``current_password``; ``role`` and
-    ``is_active`` may be changed by admins only.
+    A new ``password`` of one's own requires ``current_password`` (422
+    without it, 403 when wrong) and ends every other session of the user.
+    ``role`` and ``is_active`` may be changed by admins only (403).
     """
 
     name: NameField | None = None
     email: EmailField | None = None
-    password: PasswordField | None = None
-    current_password: PasswordField | None = None
+    password: NewPasswordField | None = None
+    current_password: CurrentPasswordField | None = None
     role: Role | None = None
     is_active: bool | None = None
 

@@ -1,4 +1,4 @@
-"""``/api/users``: register, list, read, update and delete accounts.
+"""``/api/users``: register, list, read, update, delete and restore accounts.
 
 Who may do what is decided by the domain: handlers pass the caller along as
 the actor and let its errors through to ``problems.py``.
@@ -103,7 +103,11 @@ class UsersController(Controller):
         service: NamedDependency[UserManagement],
         page: Annotated[
             int | None,
-            Parameter(ge=1, description="A page number, from 1 (numbered pages, with totals)."),
+            Parameter(
+                ge=1,
+                description="A page number, from 1 (numbered pages, with totals). Not "
+                "together with `cursor`: sending both is a 422.",
+            ),
         ] = None,
         per_page: Annotated[
             int, Parameter(ge=1, le=MAX_PER_PAGE, description="Users per page.")
@@ -112,8 +116,9 @@ class UsersController(Controller):
             str | None,
             Parameter(
                 max_length=256,
-                description="Walk by cursor instead: empty for the first page, then the "
-                "`next_cursor` of the previous one.",
+                description="Walk by cursor instead of `page`: empty for the first page, "
+                "then the `next_cursor` of the previous one. Not together with `page`: "
+                "sending both is a 422.",
             ),
         ] = None,
     ) -> UserPageResponse | UserSliceResponse:
@@ -121,7 +126,7 @@ class UsersController(Controller):
 
         Either numbered pages (``?page=&per_page=``, with totals), or a cursor
         walk (``?cursor=&per_page=``), which is as fast at any depth and sees
-        each user once.
+        each user once; ``page`` and ``cursor`` exclude each other (422).
         """
         if cursor is not None:
             if page is not None:
@@ -210,6 +215,36 @@ class UsersController(Controller):
     ) -> None:
         """Soft-delete a user: sign-in refused, every session ended, the email free again."""
         await service.delete_user(UserId(user_id), actor=principal)
+
+    @post(
+        "/{user_id:uuid}/restore",
+        operation_id="restoreUser",
+        summary="Restore a deleted user",
+        status_code=200,
+        security=SECURED,
+        responses=errors(
+            401,
+            403,
+            404,
+            409,
+            503,
+            s403="Only admins restore users (whether or not the id exists).",
+            s404="No user has this id, or the user is not deleted.",
+            s409="A live user has taken the email meanwhile.",
+        ),
+    )
+    async def restore_user(
+        self,
+        user_id: UserIdParameter,
+        principal: NamedDependency[Principal],
+        service: NamedDependency[UserManagement],
+    ) -> UserResponse:
+        """Undo a soft delete (admins only): the user signs in again; old sessions stay ended.
+
+        The restored user is active, even one deactivated before the delete.
+        """
+        user = await service.restore_user(UserId(user_id), actor=principal)
+        return UserResponse.from_domain(user)
 
 
 async def _update(
