@@ -255,6 +255,10 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
     # uvicorn ends by re-raising the SIGTERM it caught; exiting through SystemExit instead
     # runs the exit handlers, which stop the embedded server.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    from usermgmt.entrypoints.http.protocol import (  # noqa: PLC0415 - keeps Litestar out of every other command
+        BoundedHttpToolsProtocol,
+    )
+
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -262,7 +266,7 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
         port=settings.port,
         workers=settings.workers,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools",
+        http=BoundedHttpToolsProtocol,  # httptools, with bounded request heads
         lifespan="on",
         access_log=False,
         log_config=LOG_CONFIG,
