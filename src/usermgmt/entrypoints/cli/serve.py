@@ -271,6 +271,7 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
         access_log=False,
         log_config=LOG_CONFIG,
         server_header=False,
+        proxy_headers=False,  # the client is the socket's peer: no forwarded header is believed
     )
     del service  # kept alive until here: it owns the embedded server, if any
 
