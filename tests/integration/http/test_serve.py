@@ -16,6 +16,8 @@ import httpx
 import psycopg
 import pytest
 import typer
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from tests.conftest import TEST_SECRET
@@ -199,3 +201,34 @@ def test_sigterm_stops_serve_and_its_embedded_database(tmp_path: Path, workers: 
     assert running_while_serving
     assert not postmaster.exists(), log  # PostgreSQL removes it when it shuts down
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("kind", ["encrypted", "malformed"])
+def test_an_unusable_signing_key_stops_serve_with_one_line(
+    cli: typer.Typer, database_url: str, tmp_path: Path, kind: str
+) -> None:
+    """An encrypted or malformed PEM key: one error line, exit 1, no traceback, nothing served."""
+    key = tmp_path / "key.pem"
+    if kind == "encrypted":
+        key.write_bytes(
+            Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(b"passphrase"),
+            )
+        )
+    else:
+        key.write_bytes(b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    environment = {
+        "USERMGMT_JWT_SECRET": None,
+        "USERMGMT_JWT_PRIVATE_KEY": str(key),
+        "USERMGMT_DATABASE_URL": database_url,
+        "USERMGMT_DATA_DIR": str(tmp_path),
+    }
+
+    result = CliRunner().invoke(cli, ["serve"], env=environment)
+
+    assert isinstance(result.exception, SystemExit), result.exception  # not a crash
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: USERMGMT_JWT_PRIVATE_KEY={key}: ")
+    assert len(result.stderr.strip().splitlines()) == 1
