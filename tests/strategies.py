@@ -8,6 +8,7 @@ import unicodedata
 from hypothesis import strategies as st
 
 from usermgmt.adapters.blocklist import common_passwords
+from usermgmt.domain.policy import SERVICE_NAME
 
 _LOCAL = string.ascii_letters + string.digits + "._+-"
 
@@ -32,14 +33,17 @@ def _dot_atom(local: str) -> bool:
 
 
 def passwords(min_size: int = 12) -> st.SearchStrategy[str]:
-    """Passwords the default policy accepts: long, random Unicode, never on a common list."""
+    """Passwords the default policy accepts: long, random Unicode, not common, not our name."""
     alphabet = st.characters(
         codec="utf-8", exclude_categories=("Cs", "Cc"), exclude_characters="\x00"
     )
-    common = common_passwords()
-    return st.text(alphabet, min_size=min_size, max_size=40).filter(
-        lambda p: len(unicodedata.normalize("NFKC", p)) >= min_size and p.casefold() not in common
-    )
+    refused = common_passwords() | {SERVICE_NAME}
+
+    def accepted(password: str) -> bool:
+        normalized = unicodedata.normalize("NFKC", password)  # the form the policy checks
+        return len(normalized) >= min_size and normalized.casefold() not in refused
+
+    return st.text(alphabet, min_size=min_size, max_size=40).filter(accepted)
 
 
 def names() -> st.SearchStrategy[str]:
