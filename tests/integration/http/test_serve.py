@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
 import pytest
 import typer
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from tests.conftest import TEST_SECRET
+from tests.integration.http.server import serving, stop
 from usermgmt import Environment, Settings
 from usermgmt.entrypoints.cli.serve import serve, settings_environment
 
@@ -232,3 +234,46 @@ def test_an_unusable_signing_key_stops_serve_with_one_line(
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: USERMGMT_JWT_PRIVATE_KEY={key}: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _postgres_of(pgdata: Path) -> list[psutil.Process]:
+    """Return the running PostgreSQL processes whose data directory is *pgdata*."""
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if process.info["name"] == "postgres" and str(pgdata) in " ".join(cmdline):
+            found.append(process)
+    return found
+
+
+@pytest.mark.slow
+def test_after_serve_was_killed_the_next_serve_stops_the_embedded_database(
+    tmp_path: Path,
+) -> None:
+    """Kill -9 leaves PostgreSQL up; the next serve reuses it, keeps the data, and stops it."""
+    pgdata = (tmp_path / "pgdata").resolve()
+    env: dict[str, str | None] = {"USERMGMT_DATA_DIR": str(tmp_path), "USERMGMT_DATABASE_URL": None}
+    user = {"email": "ann@example.org", "password": "correct horse battery staple"}
+    try:
+        with serving(env=env, log_dir=tmp_path) as first:
+            registered = httpx.post(f"{first.url}/api/users/register", json=user, timeout=10)
+            first.process.kill()  # SIGKILL: no exit handler runs
+            first.process.wait(timeout=30)
+        left_running = _postgres_of(pgdata)
+
+        with serving(env=env, log_dir=tmp_path) as second:
+            login = httpx.post(f"{second.url}/api/auth/login", json=user, timeout=10)
+            status = stop(second, signal.SIGINT)
+            log = second.log()
+        remaining = _postgres_of(pgdata)
+    finally:
+        for process in _postgres_of(pgdata):  # only the server this test started
+            process.terminate()
+
+    assert registered.status_code == 201
+    assert left_running, "PostgreSQL should outlive a killed serve"
+    assert login.status_code == 200, login.text  # the data survived
+    assert status == 0, log
+    assert remaining == []
+    assert not (pgdata / "postmaster.pid").exists()
+    assert "Traceback" not in log
