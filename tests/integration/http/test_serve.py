@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,6 +21,7 @@ import pytest
 import typer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from psycopg import conninfo, sql
 from typer.testing import CliRunner
 
 from tests.conftest import TEST_SECRET
@@ -46,9 +49,11 @@ def cli() -> typer.Typer:
 @pytest.fixture(autouse=True)
 def _keep_logging() -> Iterator[None]:
     """Undo the logging set-up that ``serve`` performs, for the tests that follow."""
-    loggers = [logging.getLogger(name) for name in ("usermgmt", "uvicorn", "uvicorn.access")]
+    names = ("usermgmt", "uvicorn", "uvicorn.access")
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in names)]
     saved = [(lg, lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
     yield
+    logging.captureWarnings(capture=False)
     for lg, handlers, level, propagate in saved:
         lg.handlers[:] = handlers
         lg.setLevel(level)
@@ -277,3 +282,41 @@ def test_after_serve_was_killed_the_next_serve_stops_the_embedded_database(
     assert remaining == []
     assert not (pgdata / "postmaster.pid").exists()
     assert "Traceback" not in log
+
+
+FORMATTED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) \S+: ")
+
+
+@pytest.mark.slow
+def test_a_connection_pool_warning_is_logged_in_the_service_format(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Every slot of the database role is taken: psycopg-pool's warning comes out formatted."""
+    role = f"usermgmt_pressure_{secrets.token_hex(4)}"
+    admin = psycopg.connect(database_url, autocommit=True)
+    admin.execute(sql.SQL("CREATE ROLE {} LOGIN CONNECTION LIMIT 1").format(sql.Identifier(role)))
+    role_url = conninfo.make_conninfo(database_url, user=role)
+    try:
+        with (
+            psycopg.connect(role_url),
+            serving(  # that connection takes the role's only slot
+                "--database-url", role_url, "--no-migrate", env={}, log_dir=tmp_path
+            ) as server,
+        ):
+            deadline = time.monotonic() + 15
+            while "psycopg.pool" not in server.log() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            log = server.log()
+    finally:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+        )
+        admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+        admin.close()
+
+    lines = [line for line in log.splitlines() if line.strip()]
+    pool_lines = [line for line in lines if " psycopg.pool: " in line]
+    assert pool_lines, log
+    assert all(FORMATTED.match(line) for line in pool_lines), pool_lines
+    assert any("WARNING psycopg.pool: error connecting" in line for line in pool_lines)
+    assert not [line for line in lines if line.startswith("error connecting")], log
