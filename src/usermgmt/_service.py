@@ -11,11 +11,14 @@ import functools
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, Self, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar
 
 import anyio.from_thread
 import argon2
 import attrs
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from usermgmt.adapters.blocklist import common_passwords
 from usermgmt.adapters.clock import RandomIdGenerator, SystemClock
@@ -91,16 +94,54 @@ _PURGE_AFTER = timedelta(days=1)
 """Ended sessions and stale throttle counters are kept this long, then purged."""
 
 
+_MAX_KEY_BYTES = 64 * 1024
+"""An Ed25519 PEM key is about 120 bytes; a file much larger is not one (or is /dev/zero)."""
+
+
+def _signing_key(path: Path, **options: Any) -> JwtTokenCodec:  # noqa: ANN401 - the codec's options
+    """Load the Ed25519 key at *path*, or say in one line what is wrong with it.
+
+    Raises:
+        ConfigurationError: the file is unreadable, encrypted, not a PEM private
+            key, or not an Ed25519 key.
+    """
+    prefix = f"USERMGMT_JWT_PRIVATE_KEY={path}"
+    try:
+        with path.open("rb") as file:
+            pem = file.read(_MAX_KEY_BYTES + 1)
+    except OSError as exc:
+        raise ConfigurationError(f"{prefix}: cannot be read: {exc.strerror or exc}") from None
+    if len(pem) > _MAX_KEY_BYTES:
+        raise ConfigurationError(f"{prefix}: is larger than 64 KiB, not a PEM key")
+    try:
+        return JwtTokenCodec.eddsa(pem, **options)
+    except TypeError:  # cryptography's way of saying that a passphrase is needed
+        msg = f"{prefix}: the key is encrypted; give an unencrypted Ed25519 PEM key"
+    except UnsupportedAlgorithm:
+        msg = f"{prefix}: the key's algorithm is not supported; give an Ed25519 PEM key"
+    except ValueError:  # cryptography's own message carries a link and a parser trace
+        kind = (
+            "a private key, but not an Ed25519 one"
+            if _is_private_key(pem)
+            else "not a PEM private key"
+        )
+        msg = f"{prefix}: {kind}; give an unencrypted Ed25519 private key in PEM"
+    raise ConfigurationError(msg)
+
+
+def _is_private_key(pem: bytes) -> bool:
+    try:
+        serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True
+
+
 def _codec(settings: Settings, clock: Clock) -> JwtTokenCodec:
     settings.check()
     options = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience, "clock": clock}
     if settings.jwt_private_key is not None:
-        try:
-            pem = settings.jwt_private_key.read_bytes()
-            return JwtTokenCodec.eddsa(pem, **options)
-        except (OSError, ValueError) as exc:
-            msg = f"USERMGMT_JWT_PRIVATE_KEY={settings.jwt_private_key}: {exc}"
-            raise ConfigurationError(msg) from None
+        return _signing_key(settings.jwt_private_key, **options)
     if settings.jwt_secret:
         return JwtTokenCodec.hs256(settings.jwt_secret.encode("utf-8"), **options)
     return JwtTokenCodec.hs256(development_secret(settings.data_dir), **options)

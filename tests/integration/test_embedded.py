@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from usermgmt.adapters.embedded import forget_dead_users
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,3 +77,39 @@ def test_the_readme_embedding_example_runs_as_written(tmp_path: Path) -> None:
     for run in runs:
         assert run.returncode == 0, run.stderr
         assert run.stdout.strip() == "cleo@example.org user"
+
+
+def _dead_pid() -> int:
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(child.stdout)
+
+
+def test_forgetting_dead_users_keeps_live_ones_and_drops_dead_and_reused_ids(
+    tmp_path: Path,
+) -> None:
+    """A dead id goes; a live process that started before the list was written stays."""
+    handles = tmp_path / ".handle_pids.json"
+    dead = _dead_pid()
+    handles.write_text(json.dumps([dead, os.getpid()]))
+
+    dropped = forget_dead_users(tmp_path)
+
+    assert dropped == [dead]
+    assert json.loads(handles.read_text()) == [os.getpid()]
+
+
+def test_an_id_reused_after_the_list_was_written_is_not_a_user(tmp_path: Path) -> None:
+    """A process younger than the list cannot have put itself on it: its id was reused."""
+    handles = tmp_path / ".handle_pids.json"
+    handles.write_text(json.dumps([os.getpid()]))
+    os.utime(handles, (1_000_000_000, 1_000_000_000))  # written in 2001, before this process
+
+    dropped = forget_dead_users(tmp_path)
+
+    assert dropped == [os.getpid()]
+    assert json.loads(handles.read_text()) == []

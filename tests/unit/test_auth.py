@@ -13,6 +13,7 @@ from usermgmt import (
     InvalidTokenError,
     LoginThrottledError,
     ManualClock,
+    OverloadedError,
     RefreshTokenReusedError,
     Role,
     Settings,
@@ -332,3 +333,85 @@ async def test_a_role_change_applies_to_tokens_already_issued(um: UserManagement
 
     principal = await um.validate_access_token(tokens.access_token)
     assert principal.user.is_admin
+
+
+class SheddingHasher(Argon2PasswordHasher):
+    """The real hasher, told to refuse new hashes (verifications still run), like a full queue."""
+
+    def __init__(self) -> None:
+        super().__init__(argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST))
+        self.shedding = False
+        self.outdated = False
+
+    async def hash(self, password: str) -> str:
+        if self.shedding:
+            raise OverloadedError(retry_after=2)
+        return await super().hash(password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self.outdated or super().needs_rehash(password_hash)
+
+
+async def test_a_login_whose_hash_upgrade_is_shed_still_succeeds(settings: Settings) -> None:
+    """Under load the upgrade of an outdated hash waits for a later login; this one goes in."""
+    hasher = SheddingHasher()
+    async with UserManagement.in_memory(settings, hasher=hasher) as um:
+        user = await um.register_user("ann@example.org", PASSWORD)
+        hasher.shedding = hasher.outdated = True
+
+        tokens = await um.authenticate("ann@example.org", PASSWORD)
+
+        stored = await um.get_user(user.id, actor=SYSTEM)
+    assert tokens.access_token
+    assert stored.password_hash == user.password_hash
+
+
+async def test_registration_and_password_change_are_refused_whole_when_shed(
+    settings: Settings,
+) -> None:
+    """A shed registration creates nobody; a shed password change keeps the old password."""
+    hasher = SheddingHasher()
+    async with UserManagement.in_memory(settings, hasher=hasher) as um:
+        ann = await um.register_user("ann@example.org", PASSWORD)
+        hasher.shedding = True
+
+        with pytest.raises(OverloadedError):
+            await um.register_user("bob@example.org", PASSWORD)
+        with pytest.raises(OverloadedError):
+            await um.change_password(ann.id, "a brand new passphrase", actor=SYSTEM)
+
+        hasher.shedding = False
+        assert (await um.authenticate("ann@example.org", PASSWORD)).access_token
+        with pytest.raises(InvalidCredentialsError):
+            await um.authenticate("bob@example.org", PASSWORD)
+
+
+async def test_a_shed_login_is_refused_before_any_work_and_counts_for_nothing(
+    settings: Settings,
+) -> None:
+    """Refused at once: no verification, no failure counted, so no throttle afterwards."""
+    verified: list[str | None] = []
+
+    class Full(SheddingHasher):
+        def check_capacity(self) -> None:
+            if self.shedding:
+                raise OverloadedError(retry_after=3)
+
+        async def verify(self, password: str, password_hash: str | None) -> bool:
+            verified.append(password_hash)
+            return await super().verify(password, password_hash)
+
+    hasher = Full()
+    async with UserManagement.in_memory(settings, hasher=hasher) as um:
+        await um.register_user("ann@example.org", PASSWORD)
+        hasher.shedding = True
+        for _ in range(10):
+            with pytest.raises(OverloadedError) as refused:
+                await um.authenticate("ann@example.org", "wrong password")
+            assert refused.value.retry_after == 3
+        hasher.shedding = False
+
+        tokens = await um.authenticate("ann@example.org", PASSWORD)
+
+    assert tokens.access_token
+    assert len(verified) == 1  # only the login after the flood

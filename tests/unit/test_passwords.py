@@ -1,15 +1,18 @@
-"""The argon2id hasher: format, no truncation, upgrades, and staying off the event loop."""
+"""The argon2id hasher: format, no truncation, upgrades, off the event loop, load shedding."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
 
 import anyio
+import anyio.lowlevel
 import argon2
 import pytest
 
+from usermgmt import OverloadedError
 from usermgmt.adapters.passwords import Argon2PasswordHasher
 
 pytestmark = pytest.mark.anyio
@@ -123,3 +126,146 @@ async def test_concurrency_is_bounded_by_the_pool() -> None:
     await hasher.aclose()
 
     assert peak == 2
+
+
+class Gated(argon2.PasswordHasher):
+    """argon2 at its cheapest, whose hashes wait until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.gate = threading.Event()
+        self.gate.set()
+        self.hashed = 0
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        self.gate.wait(timeout=30)
+        self.hashed += 1
+        return super().hash(password, salt=salt)
+
+
+def _one_second_per_hash() -> tuple[Gated, Argon2PasswordHasher]:
+    """Two lanes, and a timer that makes each hash (run alone) take exactly one second."""
+    ticks = itertools.count()
+    gated = Gated()
+    return gated, Argon2PasswordHasher(gated, max_concurrency=2, timer=lambda: float(next(ticks)))
+
+
+async def _flood(hasher: Argon2PasswordHasher, gated: Gated, count: int) -> list[int | None]:
+    """Start *count* hashes while the gate is closed, then open it; return each outcome.
+
+    An outcome is ``None`` for a hash that was done, or the ``retry_after`` of a refusal.
+    """
+    outcomes: list[int | None] = []
+    started = 0
+
+    async def attempt() -> None:
+        nonlocal started
+        started += 1
+        try:
+            await hasher.hash("correct horse battery")
+            outcomes.append(None)
+        except OverloadedError as refused:
+            outcomes.append(refused.retry_after)
+
+    gated.gate.clear()
+    async with anyio.create_task_group() as tg:
+        for _ in range(count):
+            tg.start_soon(attempt)
+        while started < count:  # each attempt is admitted or refused as it starts
+            await anyio.lowlevel.checkpoint()
+        gated.gate.set()
+    return outcomes
+
+
+async def test_work_beyond_two_seconds_of_backlog_is_refused_before_it_is_queued() -> None:
+    """At 1 s a hash on 2 lanes, 4 waiting hashes are 2 s of work: the next ones are refused."""
+    gated, hasher = _one_second_per_hash()
+    await hasher.hash("timed once")
+
+    outcomes = await _flood(hasher, gated, 10)
+
+    assert outcomes.count(None) == 6  # 2 running and 4 waiting
+    assert sorted(o for o in outcomes if o is not None) == [2, 2, 2, 2]
+    assert gated.hashed == 1 + 6  # refused work never reached argon2
+    await hasher.aclose()
+
+
+async def test_after_a_flood_the_hasher_takes_work_again() -> None:
+    """Refusals and finished work leave nothing counted as waiting."""
+    gated, hasher = _one_second_per_hash()
+    await hasher.hash("timed once")
+    await _flood(hasher, gated, 10)
+
+    again = await hasher.hash("correct horse battery")
+
+    assert again.startswith("$argon2id$")
+    assert hasher._pending == 0
+    assert hasher.backlog() == 0
+    await hasher.aclose()
+
+
+async def test_cancelled_waiting_work_gives_its_place_back() -> None:
+    """Work cancelled while it waited for a lane no longer counts against the backlog."""
+    gated, hasher = _one_second_per_hash()
+    await hasher.hash("timed once")
+    gated.gate.clear()
+    with anyio.move_on_after(0.2):
+        async with anyio.create_task_group() as tg:
+            for _ in range(6):
+                tg.start_soon(hasher.hash, "correct horse battery")
+    gated.gate.set()
+
+    with anyio.fail_after(10):
+        while hasher._pending:  # noqa: ASYNC110 - a counter the worker threads update
+            await anyio.sleep(0.01)
+
+    assert await hasher.verify("x", None) is False
+    await hasher.aclose()
+
+
+async def test_nothing_is_refused_before_a_hash_has_been_timed() -> None:
+    """Without an estimate of a hash's cost, the hasher cannot tell a flood: it queues."""
+    gated, hasher = _one_second_per_hash()
+
+    outcomes = await _flood(hasher, gated, 20)
+
+    assert outcomes == [None] * 20
+    await hasher.aclose()
+
+
+async def test_verification_is_shed_like_hashing() -> None:
+    """A login's verification is refused on the same terms, before it is queued."""
+    gated, hasher = _one_second_per_hash()
+    await hasher.hash("timed once")
+    gated.gate.clear()
+    async with anyio.create_task_group() as tg:
+        for _ in range(6):
+            tg.start_soon(hasher.hash, "correct horse battery")
+        await anyio.lowlevel.checkpoint()
+
+        with pytest.raises(OverloadedError) as refused:
+            await hasher.verify("correct horse battery", None)
+        gated.gate.set()
+
+    assert refused.value.retry_after == 2
+    await hasher.aclose()
+
+
+async def test_capacity_can_be_checked_before_any_work() -> None:
+    """``check_capacity`` refuses exactly when a hash would be refused, and queues nothing."""
+    gated, hasher = _one_second_per_hash()
+    await hasher.hash("timed once")
+    hasher.check_capacity()  # room: nothing happens
+    gated.gate.clear()
+    async with anyio.create_task_group() as tg:
+        for _ in range(6):
+            tg.start_soon(hasher.hash, "correct horse battery")
+        await anyio.lowlevel.checkpoint()
+
+        with pytest.raises(OverloadedError):
+            hasher.check_capacity()
+        pending = hasher._pending
+        gated.gate.set()
+
+    assert pending == 6
+    await hasher.aclose()

@@ -10,6 +10,7 @@ from usermgmt.domain.errors import (
     InvalidCredentialsError,
     InvalidTokenError,
     LoginThrottledError,
+    OverloadedError,
     RefreshTokenReusedError,
     ValidationError,
     ValueTooLongError,
@@ -106,10 +107,13 @@ class Authenticate:
             LoginThrottledError: too many recent failures for this account.
             InvalidCredentialsError: the email and password do not name an
                 account that may sign in.
+            OverloadedError: too many passwords are waiting to be checked; nothing
+                was counted.
             ValueTooLongError: the password is longer than any valid one.
         """
         if len(password) > PASSWORD_MAX_LENGTH:
             raise ValueTooLongError("password", f"must be at most {PASSWORD_MAX_LENGTH} characters")
+        self._hasher.check_capacity()  # a flood is refused before it costs a database read
         try:
             address: Email | None = Email.parse(email)
         except ValidationError:
@@ -136,9 +140,13 @@ class Authenticate:
         if pair_record is not None or account_record is not None:
             await self._attempts.clear(keys)
         if self._hasher.needs_rehash(user.password_hash):
-            upgraded = await self._hasher.hash(candidate)
-            async with self._uow.standalone() as repos:
-                await repos.users.replace_password_hash(user.id, user.password_hash, upgraded)
+            try:
+                upgraded = await self._hasher.hash(candidate)
+            except OverloadedError:
+                pass  # the upgrade waits for a quieter login; this one has succeeded
+            else:
+                async with self._uow.standalone() as repos:
+                    await repos.users.replace_password_hash(user.id, user.password_hash, upgraded)
         return await self._start_session(user)
 
     async def _start_session(self, user: User) -> TokenPair:

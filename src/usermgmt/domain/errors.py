@@ -218,6 +218,24 @@ class LoginThrottledError(UserMgmtError):
 
 
 @attrs.define
+class OverloadedError(UserMgmtError):
+    """More password hashing is waiting than can be done soon; try again in *retry_after* s.
+
+    Raised before any work is queued: nothing was changed, counted or hashed.
+    """
+
+    retry_after: int
+
+    @property
+    def message(self) -> str:
+        """Say when to try again."""
+        unit = "second" if self.retry_after == 1 else "seconds"
+        return (
+            f"The service is too busy to check passwords; try again in {self.retry_after} {unit}."
+        )
+
+
+@attrs.define
 class UnavailableError(UserMgmtError):
     """A backing service (the database) cannot be reached right now."""
 

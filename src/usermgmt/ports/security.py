@@ -10,8 +10,18 @@ from usermgmt.domain.model import AccessClaims
 class PasswordHasher(Protocol):
     """Turns passwords into slow, salted hashes and checks them.
 
-    Implementations must keep the work off the event loop.
+    Implementations must keep the work off the event loop. They may refuse
+    work they cannot do soon by raising ``OverloadedError`` from ``hash`` or
+    ``verify``, before doing any of it.
     """
+
+    def check_capacity(self) -> None:
+        """Raise ``OverloadedError`` if a hash asked for now would be refused.
+
+        Use cases call it before any other work (a database read, a throttle
+        count), so that a flood is refused at the cost of nothing.
+        """
+        ...
 
     async def hash(self, password: str) -> str:
         """Return a new hash of *password* with the current parameters."""

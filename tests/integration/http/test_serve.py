@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -13,12 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
 import pytest
 import typer
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from psycopg import conninfo, sql
 from typer.testing import CliRunner
 
 from tests.conftest import TEST_SECRET
+from tests.integration.http.server import serving, stop
 from usermgmt import Environment, Settings
 from usermgmt.entrypoints.cli.serve import serve, settings_environment
 
@@ -42,9 +49,11 @@ def cli() -> typer.Typer:
 @pytest.fixture(autouse=True)
 def _keep_logging() -> Iterator[None]:
     """Undo the logging set-up that ``serve`` performs, for the tests that follow."""
-    loggers = [logging.getLogger(name) for name in ("usermgmt", "uvicorn", "uvicorn.access")]
+    names = ("usermgmt", "uvicorn", "uvicorn.access")
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in names)]
     saved = [(lg, lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
     yield
+    logging.captureWarnings(capture=False)
     for lg, handlers, level, propagate in saved:
         lg.handlers[:] = handlers
         lg.setLevel(level)
@@ -199,3 +208,115 @@ def test_sigterm_stops_serve_and_its_embedded_database(tmp_path: Path, workers: 
     assert running_while_serving
     assert not postmaster.exists(), log  # PostgreSQL removes it when it shuts down
     assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("kind", ["encrypted", "malformed"])
+def test_an_unusable_signing_key_stops_serve_with_one_line(
+    cli: typer.Typer, database_url: str, tmp_path: Path, kind: str
+) -> None:
+    """An encrypted or malformed PEM key: one error line, exit 1, no traceback, nothing served."""
+    key = tmp_path / "key.pem"
+    if kind == "encrypted":
+        key.write_bytes(
+            Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(b"passphrase"),
+            )
+        )
+    else:
+        key.write_bytes(b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    environment = {
+        "USERMGMT_JWT_SECRET": None,
+        "USERMGMT_JWT_PRIVATE_KEY": str(key),
+        "USERMGMT_DATABASE_URL": database_url,
+        "USERMGMT_DATA_DIR": str(tmp_path),
+    }
+
+    result = CliRunner().invoke(cli, ["serve"], env=environment)
+
+    assert isinstance(result.exception, SystemExit), result.exception  # not a crash
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: USERMGMT_JWT_PRIVATE_KEY={key}: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _postgres_of(pgdata: Path) -> list[psutil.Process]:
+    """Return the running PostgreSQL processes whose data directory is *pgdata*."""
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if process.info["name"] == "postgres" and str(pgdata) in " ".join(cmdline):
+            found.append(process)
+    return found
+
+
+@pytest.mark.slow
+def test_after_serve_was_killed_the_next_serve_stops_the_embedded_database(
+    tmp_path: Path,
+) -> None:
+    """Kill -9 leaves PostgreSQL up; the next serve reuses it, keeps the data, and stops it."""
+    pgdata = (tmp_path / "pgdata").resolve()
+    env: dict[str, str | None] = {"USERMGMT_DATA_DIR": str(tmp_path), "USERMGMT_DATABASE_URL": None}
+    user = {"email": "ann@example.org", "password": "correct horse battery staple"}
+    try:
+        with serving(env=env, log_dir=tmp_path) as first:
+            registered = httpx.post(f"{first.url}/api/users/register", json=user, timeout=10)
+            first.process.kill()  # SIGKILL: no exit handler runs
+            first.process.wait(timeout=30)
+        left_running = _postgres_of(pgdata)
+
+        with serving(env=env, log_dir=tmp_path) as second:
+            login = httpx.post(f"{second.url}/api/auth/login", json=user, timeout=10)
+            status = stop(second, signal.SIGINT)
+            log = second.log()
+        remaining = _postgres_of(pgdata)
+    finally:
+        for process in _postgres_of(pgdata):  # only the server this test started
+            process.terminate()
+
+    assert registered.status_code == 201
+    assert left_running, "PostgreSQL should outlive a killed serve"
+    assert login.status_code == 200, login.text  # the data survived
+    assert status == 0, log
+    assert remaining == []
+    assert not (pgdata / "postmaster.pid").exists()
+    assert "Traceback" not in log
+
+
+FORMATTED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) \S+: ")
+
+
+@pytest.mark.slow
+def test_a_connection_pool_warning_is_logged_in_the_service_format(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Every slot of the database role is taken: psycopg-pool's warning comes out formatted."""
+    role = f"usermgmt_pressure_{secrets.token_hex(4)}"
+    admin = psycopg.connect(database_url, autocommit=True)
+    admin.execute(sql.SQL("CREATE ROLE {} LOGIN CONNECTION LIMIT 1").format(sql.Identifier(role)))
+    role_url = conninfo.make_conninfo(database_url, user=role)
+    try:
+        with (
+            psycopg.connect(role_url),
+            serving(  # that connection takes the role's only slot
+                "--database-url", role_url, "--no-migrate", env={}, log_dir=tmp_path
+            ) as server,
+        ):
+            deadline = time.monotonic() + 15
+            while "psycopg.pool" not in server.log() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            log = server.log()
+    finally:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,)
+        )
+        admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+        admin.close()
+
+    lines = [line for line in log.splitlines() if line.strip()]
+    pool_lines = [line for line in lines if " psycopg.pool: " in line]
+    assert pool_lines, log
+    assert all(FORMATTED.match(line) for line in pool_lines), pool_lines
+    assert any("WARNING psycopg.pool: error connecting" in line for line in pool_lines)
+    assert not [line for line in lines if line.startswith("error connecting")], log

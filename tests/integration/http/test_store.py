@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import anyio
@@ -100,3 +101,23 @@ async def test_delete_expired_sweeps_only_expired_values(
 
     assert swept == 2
     assert await store.get("alive") == b"x"
+
+
+async def test_keys_of_any_length_are_stored_as_fixed_size_digests(
+    store: PostgresStore, database: PostgresDatabase
+) -> None:
+    """A 3,000-character key (more than the index takes) works, and is not stored as given."""
+    key = "RateLimitMiddleware::" + secrets.token_hex(1500)  # random: it does not compress
+
+    await store.set(key, "x", expires_in=60)
+    found = await store.get(key)
+    expires = await store.expires_in(key)
+    async with database.pool.connection() as conn:
+        cur = await conn.execute("SELECT key FROM key_value_store")
+        stored = [row[0] for row in await cur.fetchall()]
+    await store.delete(key)
+
+    assert found == b"x"
+    assert expires in {59, 60}
+    assert [len(k) for k in stored] == [64]
+    assert await store.exists(key) is False

@@ -3,10 +3,14 @@
 The HTTP face keeps its per-client rate-limit windows here when no Redis is
 configured, so that every worker and every instance on the same database
 counts the same requests.
+
+Keys are stored as their SHA-256 digests: a key of any length (or content)
+fits the primary key's index, and the table never holds what a key was made of.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Final
 
@@ -48,6 +52,10 @@ _EXPIRES_IN: Final = """
 _DELETE_EXPIRED: Final = "DELETE FROM key_value_store WHERE expires_at <= now()"
 
 
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _seconds(duration: int | timedelta | None) -> float | None:
     if duration is None:
         return None
@@ -78,7 +86,7 @@ class PostgresStore(Store):
         data = value.encode("utf-8") if isinstance(value, str) else value
         params = {
             "namespace": self._namespace,
-            "key": key,
+            "key": _digest(key),
             "value": data,
             "seconds": _seconds(expires_in),
         }
@@ -87,7 +95,7 @@ class PostgresStore(Store):
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         """Return the live value under *key*, renewing its expiry by *renew_for* if given."""
-        params = {"namespace": self._namespace, "key": key, "seconds": _seconds(renew_for)}
+        params = {"namespace": self._namespace, "key": _digest(key), "seconds": _seconds(renew_for)}
         query = _GET if renew_for is None else _GET_AND_RENEW
         async with translate_errors(), self._pool.connection() as conn:
             cur = await conn.execute(query, params)
@@ -97,7 +105,7 @@ class PostgresStore(Store):
     async def delete(self, key: str) -> None:
         """Forget *key*; nothing happens if it is unknown."""
         async with translate_errors(), self._pool.connection() as conn:
-            await conn.execute(_DELETE, {"namespace": self._namespace, "key": key})
+            await conn.execute(_DELETE, {"namespace": self._namespace, "key": _digest(key)})
 
     async def delete_all(self) -> None:
         """Forget every key of this namespace."""
@@ -110,7 +118,7 @@ class PostgresStore(Store):
 
     async def expires_in(self, key: str) -> int | None:
         """Return the whole seconds until *key* expires (``None``: unknown, or no expiry)."""
-        params = {"namespace": self._namespace, "key": key}
+        params = {"namespace": self._namespace, "key": _digest(key)}
         async with translate_errors(), self._pool.connection() as conn:
             cur = await conn.execute(_EXPIRES_IN, params)
             row = await cur.fetchone()

@@ -41,13 +41,18 @@ LOG_CONFIG: Final[dict[str, Any]] = {
             "stream": "ext://sys.stderr",
         },
     },
+    # Every other logger (psycopg, psycopg.pool, litestar, Python's warnings) reaches the
+    # root's handler: without one, logging's last resort would print the bare message.
+    "root": {"handlers": ["stderr"], "level": "WARNING"},
     "loggers": {
-        "usermgmt": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "usermgmt": {"level": "INFO"},
+        "uvicorn": {"level": "INFO"},
         "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
     },
 }
-"""One line per event on stderr; usermgmt logs each request itself (uvicorn's access log is off)."""
+"""One line per event on stderr, in one format for every library.
+
+usermgmt logs each request itself (uvicorn's access log is off)."""
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
@@ -225,6 +230,7 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
 ) -> None:
     """Serve the HTTP API on uvicorn; flags override the USERMGMT_* environment."""
     logging.config.dictConfig(LOG_CONFIG)
+    logging.captureWarnings(capture=True)  # warnings.warn() too, through the same handler
     try:
         settings = Settings.from_env().evolve(
             host=host,
@@ -255,6 +261,10 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
     # uvicorn ends by re-raising the SIGTERM it caught; exiting through SystemExit instead
     # runs the exit handlers, which stop the embedded server.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    from usermgmt.entrypoints.http.protocol import (  # noqa: PLC0415 - keeps Litestar out of every other command
+        BoundedHttpToolsProtocol,
+    )
+
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -262,11 +272,12 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
         port=settings.port,
         workers=settings.workers,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools",
+        http=BoundedHttpToolsProtocol,  # httptools, with bounded request heads
         lifespan="on",
         access_log=False,
         log_config=LOG_CONFIG,
         server_header=False,
+        proxy_headers=False,  # the client is the socket's peer: no forwarded header is believed
     )
     del service  # kept alive until here: it owns the embedded server, if any
 

@@ -8,12 +8,19 @@ minute window. The window lives in a store that every instance shares
 Every other route is exempt through the application's ``opt``
 (``EXEMPT_BY_DEFAULT``), so that the middleware steps aside for it on a
 dictionary lookup: an authenticated read pays nothing for the limit.
+
+A client is the address of the socket's peer (IPv6 grouped by /64, the
+block one subscriber gets), and its window is stored under a SHA-256 digest
+of that address: no header value and no address reaches a store key.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import hashlib
+import ipaddress
+from typing import Any, Final
 
+from litestar import Request
 from litestar.middleware.rate_limit import RateLimitConfig
 
 from usermgmt import Settings
@@ -28,6 +35,29 @@ RATE_LIMITED: Final = {_EXEMPT: False}
 """The ``opt`` of a rate-limited route (a route's ``opt`` overrides the application's)."""
 
 
+def client_group(host: str) -> str:
+    """Return the address block that counts as one client: *host*, or its /64 for IPv6.
+
+    An IPv4 address mapped into IPv6 counts as that IPv4 address; a host that is
+    not an IP address at all (a test client) counts as itself.
+    """
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def client_identifier(request: Request[Any, Any, Any]) -> str:
+    """Return the rate-limit identifier of *request*'s client: a digest of its address block."""
+    host = request.client.host if request.client else ""
+    return hashlib.sha256(client_group(host).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def rate_limit(settings: Settings) -> RateLimitConfig | None:
     """Return the rate-limit configuration, or ``None`` when the limit is 0 (disabled)."""
     if settings.rate_limit_per_minute <= 0:
@@ -35,5 +65,6 @@ def rate_limit(settings: Settings) -> RateLimitConfig | None:
     return RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
         exclude_opt_key=_EXEMPT,
+        identifier_for_request=client_identifier,
         store=STORE,
     )

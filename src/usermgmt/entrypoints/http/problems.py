@@ -34,6 +34,7 @@ from usermgmt import (
     LoginThrottledError,
     MigrationError,
     NotFoundError,
+    OverloadedError,
     PermissionDeniedError,
     UnavailableError,
     UserMgmtError,
@@ -62,6 +63,7 @@ _PROBLEMS: Final = (  # most specific first
     (LastAdminError, 409, "last-admin", "Last active administrator"),
     (ConflictError, 409, "conflict", "Conflict"),
     (ValidationError, 422, "invalid", "Invalid input"),
+    (OverloadedError, 503, "overloaded", "Service overloaded"),
     (UnavailableError, 503, "unavailable", "Service unavailable"),
     (ConfigurationError, 500, "internal", "Internal error"),  # operator errors: never shown
     (MigrationError, 500, "internal", "Internal error"),
@@ -104,11 +106,11 @@ def to_problem(exc: UserMgmtError) -> ProblemDetailsException:
         headers["WWW-Authenticate"] = INVALID_TOKEN_CHALLENGE
     elif status == HTTPStatus.UNAUTHORIZED:
         headers["WWW-Authenticate"] = BEARER_CHALLENGE
-    if isinstance(exc, LoginThrottledError):
+    if isinstance(exc, LoginThrottledError | OverloadedError):
         headers["Retry-After"] = str(max(1, exc.retry_after))
     if isinstance(exc, ValidationError):
         errors = [{"field": exc.field, "message": exc.reason}]
-    if status == HTTPStatus.SERVICE_UNAVAILABLE and detail != _UNAVAILABLE_DETAIL:
+    if isinstance(exc, UnavailableError) and detail != _UNAVAILABLE_DETAIL:
         log.error("database unusable: %s", exc)  # e.g. not migrated: for the operator only
         detail = _UNAVAILABLE_DETAIL
     elif status >= HTTPStatus.INTERNAL_SERVER_ERROR:
@@ -267,7 +269,8 @@ _DESCRIPTIONS: Final = {
     '(types are JSON\'s own: `"true"` is not a boolean, `"5"` or `5.0` not an integer, '
     "and an integer query parameter is plain decimal digits); `errors` names each field.",
     429: "Too many requests from this client, or too many failed logins; see `Retry-After`.",
-    503: "The database is unavailable; try again shortly.",
+    503: "The database is unavailable, or (`/problems/overloaded`, with `Retry-After`) too "
+    "many passwords are waiting to be checked; try again shortly.",
 }
 
 
