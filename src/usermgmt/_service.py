@@ -509,13 +509,11 @@ class UserManagement:
 
 def _redis_attempts(url: str) -> RedisLoginAttemptStore:
     try:
-        from redis.asyncio import Redis  # noqa: PLC0415 - optional dependency
-
-        from usermgmt.adapters.redis import RedisLoginAttemptStore  # noqa: PLC0415
+        from usermgmt.adapters.redis import RedisLoginAttemptStore  # noqa: PLC0415 - optional
     except ImportError:
         msg = "USERMGMT_REDIS_URL is set but the redis client is missing: install usermgmt[redis]"
         raise ConfigurationError(msg) from None
-    return RedisLoginAttemptStore(Redis.from_url(url))
+    return RedisLoginAttemptStore.from_url(url)
 
 
 def _redis_store(url: str, namespace: str) -> Store:

@@ -45,7 +45,8 @@ class TestRedisLoginAttempts(LoginAttemptStoreContract):
         except (RedisError, OSError) as exc:
             await client.aclose()
             pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
-        store = RedisLoginAttemptStore(client)
+        await client.aclose()
+        store = RedisLoginAttemptStore.from_url(REDIS_URL)
         try:
             yield store
         finally:

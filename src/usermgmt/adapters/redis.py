@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from usermgmt.domain.errors import UnavailableError
 from usermgmt.domain.policy import FailureRecord, ThrottleKeys
 
 _PREFIX: Final = "usermgmt:login-failures:"
+POOL_SIZE: Final = 50
+"""Connections to Redis per process; more logins at once wait for one."""
+POOL_TIMEOUT: Final = 3
+"""Seconds a login waits for a free connection before it is answered as unavailable."""
 # Atomic per key: start again from one when the last failure is older than the cut-off.
 _RECORD: Final = """
 local now, stale_before, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -41,6 +45,16 @@ class RedisLoginAttemptStore:
         self._redis = client
         self._ttl = int(forget_after.total_seconds())
         self._record = client.register_script(_RECORD)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisLoginAttemptStore:
+        """Connect to the Redis at *url* through a pool that makes a burst wait, not fail.
+
+        redis-py's default pool refuses the 101st concurrent command outright;
+        a burst of logins must queue for a connection instead.
+        """
+        pool = BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE, timeout=POOL_TIMEOUT)
+        return cls(Redis.from_pool(pool))  # the client owns the pool: aclose() closes it
 
     async def get(self, keys: ThrottleKeys) -> tuple[FailureRecord | None, FailureRecord | None]:
         """Return the pair and account records."""
