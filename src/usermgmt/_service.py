@@ -50,7 +50,8 @@ from usermgmt.domain.model import (
     UserPage,
     UserSlice,
 )
-from usermgmt.domain.policy import LoginThrottlePolicy, PasswordPolicy
+from usermgmt.domain.policy import PasswordPolicy
+from usermgmt.domain.throttle import LoginThrottlePolicy
 from usermgmt.domain.users import (
     ChangePassword,
     DeleteUser,
@@ -203,7 +204,12 @@ class UserManagement:
 
     @classmethod
     def from_url(
-        cls, url: str, settings: Settings | None = None, *, clock: Clock | None = None
+        cls,
+        url: str,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        hasher: PasswordHasher | None = None,
     ) -> Self:
         """Build the service on the PostgreSQL database at *url*.
 
@@ -211,9 +217,10 @@ class UserManagement:
             url: a libpq connection URL, ``postgresql://user@host:5432/db``.
             settings: everything else (default: built-in defaults, not the environment).
             clock: the time source (default: the system clock).
+            hasher: the password hasher (default: argon2id with the settings' parameters).
         """
         settings = (settings or Settings()).evolve(database_url=url)
-        return cls._on_postgres(url, settings, clock=clock)
+        return cls._on_postgres(url, settings, clock=clock, hasher=hasher)
 
     @classmethod
     def embedded(cls, settings: Settings | None = None) -> Self:
@@ -276,13 +283,16 @@ class UserManagement:
         settings: Settings,
         *,
         clock: Clock | None = None,
+        hasher: PasswordHasher | None = None,
         resources: tuple[object, ...] = (),
     ) -> Self:
         clock = clock or SystemClock()
         database = PostgresDatabase(url, max_size=settings.database_pool_size)
         attempts: LoginAttemptStore = PostgresLoginAttemptStore(database.pool)
-        hasher = _hasher(settings)
-        closers: tuple[Callable[[], Awaitable[object]], ...] = (hasher.aclose,)
+        closers: tuple[Callable[[], Awaitable[object]], ...] = ()
+        if hasher is None:
+            own = _hasher(settings)
+            hasher, closers = own, (own.aclose,)
         if settings.redis_url:
             redis_store = _redis_attempts(settings.redis_url)
             attempts, closers = redis_store, (*closers, redis_store.aclose)

@@ -8,7 +8,11 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from tests.contracts import LoginAttemptStoreContract, SessionStoreContract, UserRepositoryContract
+from tests.contracts import (
+    LoginAttemptStoreContract,
+    SessionStoreContract,
+    UserRepositoryContract,
+)
 from usermgmt.adapters.postgres import PostgresDatabase, PostgresLoginAttemptStore
 from usermgmt.adapters.redis import RedisLoginAttemptStore
 from usermgmt.ports import LoginAttemptStore, UnitOfWork

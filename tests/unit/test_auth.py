@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import anyio
 import argon2
 import pytest
 
@@ -16,6 +17,7 @@ from usermgmt import (
     RefreshTokenReusedError,
     Role,
     Settings,
+    UnavailableError,
     UserManagement,
     ValueTooLongError,
 )
@@ -181,6 +183,82 @@ async def test_a_success_clears_the_counters(um: UserManagement) -> None:
     await _fail(um, 4)
 
     assert await um.authenticate("ann@example.org", PASSWORD, client="10.0.0.1")
+
+
+class CountingHasher(Argon2PasswordHasher):
+    """The real argon2 hasher, counting the verifications it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST))
+        self.verified: list[str] = []
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        self.verified.append(password)
+        return await super().verify(password, password_hash)
+
+
+class OverloadedError(UnavailableError):
+    """What a hasher that sheds load raises before doing any work."""
+
+
+class SheddingHasher(CountingHasher):
+    """Refuses the first *refusals* verifications at once, then verifies for real."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise OverloadedError
+        return await super().verify(password, password_hash)
+
+
+async def test_guesses_sent_at_once_are_verified_like_guesses_in_a_row(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Forty guesses at once from one client: five verified, the right one later refused."""
+    hasher = CountingHasher()
+    outcomes: list[str] = []
+    async with UserManagement.in_memory(settings, clock=clock, hasher=hasher) as um:
+        await um.register_user("ann@example.org", PASSWORD)
+
+        async def guess(n: int) -> None:
+            password = PASSWORD if n == 20 else f"wrong guess {n}"
+            try:
+                await um.authenticate("ann@example.org", password, client="10.0.0.1")
+            except LoginThrottledError:
+                outcomes.append("throttled" if n != 20 else "right one throttled")
+            except InvalidCredentialsError:
+                outcomes.append("wrong")
+
+        async with anyio.create_task_group() as tg:
+            for n in range(40):
+                tg.start_soon(guess, n)
+
+    assert len(hasher.verified) == 5
+    assert PASSWORD not in hasher.verified
+    assert sorted(set(outcomes)) == ["right one throttled", "throttled", "wrong"]
+
+
+async def test_an_attempt_the_hasher_refused_is_not_counted(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Ten logins shed before any hashing leave the counters as they were."""
+    hasher = SheddingHasher(refusals=10)
+    async with UserManagement.in_memory(settings, clock=clock, hasher=hasher) as um:
+        await um.register_user("ann@example.org", PASSWORD)
+        for _ in range(10):
+            with pytest.raises(OverloadedError):
+                await um.authenticate("ann@example.org", "wrong password", client="10.0.0.1")
+
+        await _fail(um, 5)  # five real failures are still allowed, and lock
+        with pytest.raises(LoginThrottledError) as caught:
+            await um.authenticate("ann@example.org", PASSWORD, client="10.0.0.1")
+
+    assert caught.value.retry_after == 1
+    assert len(hasher.verified) == 5
 
 
 # --- refresh rotation and reuse detection ---------------------------------------------------

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.contracts import LoginAttemptStoreContract, SessionStoreContract, UserRepositoryContract
+from tests.contracts import (
+    LoginAttemptStoreContract,
+    SessionStoreContract,
+    UserRepositoryContract,
+)
 from usermgmt.adapters.memory import InMemoryLoginAttemptStore, InMemoryUnitOfWork
 from usermgmt.ports import LoginAttemptStore, UnitOfWork
 

@@ -24,11 +24,8 @@ from usermgmt.domain.model import (
     User,
     hash_refresh_token,
 )
-from usermgmt.domain.policy import (
-    PASSWORD_MAX_LENGTH,
-    LoginThrottlePolicy,
-    normalize_password,
-)
+from usermgmt.domain.policy import PASSWORD_MAX_LENGTH, normalize_password
+from usermgmt.domain.throttle import LoginThrottlePolicy
 from usermgmt.ports import (
     Clock,
     IdGenerator,
@@ -88,6 +85,12 @@ class Authenticate:
     Every failure (unknown email, wrong password, deleted or deactivated user)
     costs one password verification and ends in the same error, so neither the
     answer nor its timing tells whether an account exists.
+
+    The attempt is reserved with the throttle before the password is verified,
+    and counted as a failure from then on: a success forgives it, an attempt
+    that could not be verified at all (the hasher refused the work, or the
+    caller went away) is released. So guesses sent at once are throttled
+    exactly like guesses sent one after another.
     """
 
     _uow: UnitOfWork
@@ -114,27 +117,28 @@ class Authenticate:
             address: Email | None = Email.parse(email)
         except ValidationError:
             address = None  # cannot be an account: fail exactly like an unknown one
-        keys = self._throttle.keys(address.value if address else email.strip().lower(), client)
+        attempt = self._throttle.attempt(
+            address.value if address else email.strip().lower(), client
+        )
         now = self._clock.now()
-        pair_record, account_record = await self._attempts.get(keys)
-        wait = self._throttle.retry_after(pair_record, account_record, now)
-        if wait is not None:
-            raise LoginThrottledError(wait)
-
         user = None
         if address is not None:
             async with self._uow.standalone() as repos:
                 user = await repos.users.get_by_email(address)
-        candidate = normalize_password(password)
-        verified = await self._hasher.verify(candidate, user.password_hash if user else None)
-        if user is None or not verified or not user.can_sign_in:
-            await self._attempts.record_failure(
-                keys, now, stale_before=now - self._throttle.forget_after
-            )
-            raise InvalidCredentialsError
+        reservation = await self._attempts.reserve(attempt, now)
+        if not reservation.admitted:
+            raise LoginThrottledError(self._throttle.retry_after(attempt, reservation.records, now))
 
-        if pair_record is not None or account_record is not None:
-            await self._attempts.clear(keys)
+        candidate = normalize_password(password)
+        try:
+            verified = await self._hasher.verify(candidate, user.password_hash if user else None)
+        except BaseException:
+            await self._attempts.release(attempt, now)  # never checked: not a guess
+            raise
+        if user is None or not verified or not user.can_sign_in:
+            raise InvalidCredentialsError  # the reservation stands: it is the failure
+
+        await self._attempts.clear(attempt)
         if self._hasher.needs_rehash(user.password_hash):
             upgraded = await self._hasher.hash(candidate)
             async with self._uow.standalone() as repos:

@@ -16,7 +16,8 @@ from usermgmt.domain.model import (
     User,
     UserId,
 )
-from usermgmt.domain.policy import FailureRecord, ListPosition, ThrottleKeys
+from usermgmt.domain.policy import ListPosition
+from usermgmt.domain.throttle import LoginAttempt, Reservation
 
 
 class UserRepository(Protocol):
@@ -165,23 +166,35 @@ class UnitOfWork(Protocol):
 
 
 class LoginAttemptStore(Protocol):
-    """Counters of consecutive failed logins, shared by every instance."""
+    """Counters of consecutive failed logins, shared by every instance.
 
-    async def get(self, keys: ThrottleKeys) -> tuple[FailureRecord | None, FailureRecord | None]:
-        """Return the (pair, account) records, ``None`` where there are no failures."""
-        ...
+    A login attempt is reserved before its password is verified and counted
+    as a failure at once; a success forgives it. Every method is one atomic
+    step, so concurrent attempts are counted as if they came one by one.
+    """
 
-    async def record_failure(
-        self, keys: ThrottleKeys, now: datetime, *, stale_before: datetime
-    ) -> None:
-        """Count one more failure at *now* under both keys.
+    async def reserve(self, attempt: LoginAttempt, now: datetime) -> Reservation:
+        """Admit *attempt* at *now* and count it under each of its counters, or refuse it.
 
-        A counter whose last failure came before *stale_before* starts again from one.
+        In one atomic step: if no counter of *attempt* is locked by its
+        schedule, each counter counts one more failure at *now* (starting again
+        from one when its last failure is older than the schedule forgets);
+        otherwise nothing changes. Returns the decision with the counters'
+        records after it.
         """
         ...
 
-    async def clear(self, keys: ThrottleKeys) -> None:
-        """Forget the failures under both keys (after a successful login)."""
+    async def release(self, attempt: LoginAttempt, reserved_at: datetime) -> None:
+        """Take back the failure that an admitted *attempt* reserved at *reserved_at*.
+
+        For an attempt whose password could not be verified at all: each
+        counter counts one failure less and, when no later reservation came
+        in meanwhile, its last failure is the one before again.
+        """
+        ...
+
+    async def clear(self, attempt: LoginAttempt) -> None:
+        """Forget the failures under each counter of *attempt* (after its success)."""
         ...
 
     async def purge(self, before: datetime) -> int:

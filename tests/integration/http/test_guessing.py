@@ -1,0 +1,179 @@
+"""Guessing attacks on the real HTTP stack and PostgreSQL: bursts from one and many clients.
+
+Each client is its own ASGI transport with its own address, all on one running
+application; a counting hasher (the real argon2 adapter, counting) tells how
+many guesses were actually verified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
+
+import anyio
+import argon2
+import httpx
+import pytest
+
+from tests.integration.http.helpers import PASSWORD
+from usermgmt import ManualClock, Settings, UserManagement
+from usermgmt.adapters.passwords import Argon2PasswordHasher
+from usermgmt.entrypoints.http import create_app
+
+pytestmark = pytest.mark.anyio
+
+ANN = "ann@example.org"
+
+
+class CountingHasher(Argon2PasswordHasher):
+    """The real argon2 hasher, counting verifications and telling when the n-th one starts."""
+
+    def __init__(self) -> None:
+        super().__init__(argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST))
+        self.verified: list[str] = []
+        self._waiters: dict[int, anyio.Event] = {}
+
+    def started(self, count: int) -> anyio.Event:
+        """Return an event set once *count* verifications have started."""
+        event = self._waiters.setdefault(count, anyio.Event())
+        if len(self.verified) >= count:
+            event.set()
+        return event
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        self.verified.append(password)
+        for count, event in self._waiters.items():
+            if len(self.verified) >= count:
+                event.set()
+        await anyio.sleep(0.05)  # a real hash takes a while: let the burst pile up behind it
+        return await super().verify(password, password_hash)
+
+
+Client = Callable[[str], httpx.AsyncClient]
+
+
+@asynccontextmanager
+async def running(
+    database_url: str, settings: Settings, hasher: CountingHasher
+) -> AsyncIterator[Client]:
+    """Run one application; yield a function that returns a client at a given address.
+
+    The clock stands still, so that no lock runs out while a test runs.
+    """
+    clock = ManualClock(datetime.now(UTC))
+    service = UserManagement.from_url(database_url, settings, clock=clock, hasher=hasher)
+    app = create_app(service, settings)
+    async with app.lifespan(), AsyncExitStack() as stack:  # on this loop, as the requests
+        made: dict[str, httpx.AsyncClient] = {}
+
+        def client(address: str) -> httpx.AsyncClient:
+            if address not in made:
+                made[address] = httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app, client=(address, 50000)),  # type: ignore[arg-type]  # Litestar types ASGI more narrowly than httpx
+                    base_url="http://testserver.local",
+                )
+                stack.push_async_callback(made[address].aclose)
+            return made[address]
+
+        yield client
+
+
+async def login(
+    client: httpx.AsyncClient, password: str, email: str = ANN, **extra: str
+) -> httpx.Response:
+    """POST the credentials (and any extra fields) to the login route."""
+    return await client.post(
+        "/api/auth/login", json={"email": email, "password": password, **extra}
+    )
+
+
+@pytest.fixture
+def hasher() -> CountingHasher:
+    """A fresh counting hasher."""
+    return CountingHasher()
+
+
+@pytest.fixture
+def guess_settings(http_settings: Settings) -> Settings:
+    """Test settings without the per-IP rate limit: the throttle alone must hold."""
+    return http_settings.evolve(rate_limit_per_minute=0)
+
+
+async def _burst(
+    client: Client, addresses: list[str], hasher: CountingHasher, admitted: int
+) -> tuple[list[int], int]:
+    """Send one wrong guess from each address at once; the right one once *admitted* are in.
+
+    Returns the statuses of the wrong guesses and the status of the right one.
+    """
+    statuses: list[int] = []
+    right: list[int] = []
+
+    async def wrong(address: str, n: int) -> None:
+        statuses.append((await login(client(address), f"wrong guess {n}")).status_code)
+
+    async def the_right_one() -> None:
+        with anyio.fail_after(60):  # a bound for a broken throttle, not a timing assumption
+            await hasher.started(admitted).wait()  # the burst is still in flight
+        right.append((await login(client(addresses[0]), PASSWORD)).status_code)
+
+    async with anyio.create_task_group() as tg:
+        for n, address in enumerate(addresses):
+            tg.start_soon(wrong, address, n)
+        tg.start_soon(the_right_one)
+    return statuses, right[0]
+
+
+async def test_forty_guesses_at_once_from_one_client_get_five_verifications(
+    empty_database: str, guess_settings: Settings, hasher: CountingHasher
+) -> None:
+    """Forty wrong guesses at once: five verified (401), the rest and the right one 429."""
+    async with running(empty_database, guess_settings, hasher) as client:
+        assert (
+            await client("203.0.113.5").post(
+                "/api/users/register", json={"email": ANN, "password": PASSWORD}
+            )
+        ).status_code == 201
+
+        statuses, right = await _burst(client, ["203.0.113.5"] * 40, hasher, admitted=5)
+
+    assert len(hasher.verified) == 5
+    assert sorted(statuses) == [401] * 5 + [429] * 35
+    assert right == 429
+
+
+async def test_three_hundred_guesses_from_as_many_clients_get_a_hundred_verifications(
+    empty_database: str, guess_settings: Settings, hasher: CountingHasher
+) -> None:
+    """Spread over 300 addresses at once, guessing stops at the account's ceiling of 100."""
+    addresses = [f"198.51.{n // 200}.{n % 200 + 1}" for n in range(300)]
+    async with running(empty_database, guess_settings, hasher) as client:
+        await client("192.0.2.1").post(
+            "/api/users/register", json={"email": ANN, "password": PASSWORD}
+        )
+
+        statuses, right = await _burst(client, addresses, hasher, admitted=100)
+
+    assert len(hasher.verified) == 100
+    assert sorted(statuses) == [401] * 100 + [429] * 200
+    assert right == 429
+
+
+async def test_unknown_emails_are_throttled_like_known_ones_under_a_burst(
+    empty_database: str, guess_settings: Settings, hasher: CountingHasher
+) -> None:
+    """A burst on an address with no account is verified (and refused) exactly as often."""
+    async with running(empty_database, guess_settings, hasher) as client:
+        statuses: list[int] = []
+
+        async def wrong(n: int) -> None:
+            answer = await login(client("203.0.113.5"), f"guess {n}", email="nobody@example.org")
+            statuses.append(answer.status_code)
+
+        async with anyio.create_task_group() as tg:
+            for n in range(30):
+                tg.start_soon(wrong, n)
+
+    assert len(hasher.verified) == 5
+    assert sorted(statuses) == [401] * 5 + [429] * 25
