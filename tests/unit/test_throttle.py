@@ -1,13 +1,15 @@
-"""The throttle's rules: which counters an attempt touches, and the back-off."""
+"""The throttle's rules: who one client is, which counters an attempt touches, the back-off."""
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from usermgmt.domain.throttle import FailureRecord, LoginThrottlePolicy
+from usermgmt.domain.throttle import FailureRecord, LoginThrottlePolicy, client_of
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 POLICY = LoginThrottlePolicy()
@@ -88,7 +90,7 @@ def test_a_refused_attempt_always_waits_at_least_a_second() -> None:
     assert POLICY.retry_after(attempt, (_record(5, seconds_ago=0.999), None), NOW) == 1
 
 
-# --- counters ----------------------------------------------------------------------------
+# --- counters -------------------------------------------------------------------------------
 
 
 @given(st.text(max_size=30), st.text(max_size=30))
@@ -108,3 +110,51 @@ def test_an_attempt_counts_per_pair_and_per_account() -> None:
     pair, account = attempt.counters
     assert (pair.threshold, account.threshold) == (5, 100)
     assert account.key == attempt.account == LoginThrottlePolicy.account_key("ann@example.org")
+
+
+# --- who one client is ----------------------------------------------------------------------
+
+
+def test_an_ipv4_address_is_its_own_client() -> None:
+    """Neighbouring IPv4 addresses are different clients."""
+    assert client_of("192.0.2.1") != client_of("192.0.2.2")
+    assert client_of(" 192.0.2.1 ") == "192.0.2.1"
+
+
+def test_an_ipv4_mapped_address_is_the_ipv4_address() -> None:
+    """A dual-stack server's ::ffff:a.b.c.d is the same client as a.b.c.d."""
+    assert client_of("::ffff:192.0.2.1") == client_of("192.0.2.1") == "192.0.2.1"
+
+
+@given(st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1))
+def test_ipv6_addresses_are_grouped_by_their_64(prefix: int, host: int, other: int) -> None:
+    """Any two addresses in one /64 are one client, named by that /64."""
+    one = ipaddress.IPv6Address(prefix << 64 | host)
+    two = ipaddress.IPv6Address(prefix << 64 | other)
+    if one.ipv4_mapped or two.ipv4_mapped:
+        return  # ::ffff:0:0/96 is IPv4, tested above
+
+    assert client_of(str(one)) == client_of(two.exploded)
+    assert client_of(str(one)) == str(ipaddress.IPv6Network((prefix << 64, 64)))
+
+
+@given(st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1))
+def test_different_64s_are_different_clients(prefix: int, other: int, host: int) -> None:
+    """Addresses whose first 64 bits differ are never one client."""
+    if prefix == other:
+        return
+
+    assert client_of(str(ipaddress.IPv6Address(prefix << 64 | host))) != client_of(
+        str(ipaddress.IPv6Address(other << 64 | host))
+    )
+
+
+def test_an_ipv6_zone_does_not_make_another_client() -> None:
+    """fe80::1%eth0 and fe80::2%eth1 are in one /64."""
+    assert client_of("fe80::1%eth0") == client_of("fe80::2%eth1") == "fe80::/64"
+
+
+@pytest.mark.parametrize("name", ["", "testclient", "unix:/run/app.sock", "[::1]"])
+def test_anything_but_an_address_is_its_own_client(name: str) -> None:
+    """A name that is no IP address is kept as it is (it is hashed before it is stored)."""
+    assert client_of(name) == name

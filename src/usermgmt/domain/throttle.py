@@ -11,6 +11,7 @@ another.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -18,8 +19,33 @@ from typing import Final
 
 import attrs
 
+IPV6_CLIENT_PREFIX: Final = 64
+"""IPv6 addresses are grouped by this prefix: one subscriber usually holds a whole /64."""
+
 _MAX_DOUBLINGS: Final = 32
 """2**32 base delays dwarf any sane cap: the schedule stops growing there."""
+
+
+def client_of(address: str) -> str:
+    """Return the throttle client that *address* (an IP address, as the server saw it) belongs to.
+
+    An IPv4 address is its own client; an IPv4-mapped IPv6 address is the
+    IPv4 address it maps; any other IPv6 address is grouped with its /64
+    (its zone, if any, is ignored). Anything that is not an IP address (a
+    test client's name, ``""`` when there is none) is its own client.
+    """
+    text = address.strip()
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        host_bits = 128 - IPV6_CLIENT_PREFIX
+        network = ipaddress.IPv6Network((int(ip) >> host_bits << host_bits, IPV6_CLIENT_PREFIX))
+        return str(network)
+    return str(ip)
 
 
 def _digest(*parts: str) -> str:
@@ -145,13 +171,16 @@ class LoginThrottlePolicy:
         return BackOffSchedule(locks=tuple(locks), forget_after=self.forget_after)
 
     def attempt(self, email_key: str, client: str) -> LoginAttempt:
-        """Return the attempt on *email_key* from *client*: per pair and per account.
+        """Return the attempt on *email_key* from *client* (an IP address).
 
-        Unknown emails get counters exactly like known ones, so a 429 never
-        reveals that an account exists.
+        It is counted per (account, client) and per account. Unknown emails get
+        counters exactly like known ones, so a 429 never reveals that an
+        account exists.
         """
         account = self.account_key(email_key)
-        pair = ThrottleCounter(key=_digest("pair", email_key, client), threshold=self.per_client)
+        pair = ThrottleCounter(
+            key=_digest("pair", email_key, client_of(client)), threshold=self.per_client
+        )
         return LoginAttempt(
             account=account,
             counters=(pair, ThrottleCounter(key=account, threshold=self.per_account)),

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import anyio
 import argon2
 import httpx
 import pytest
 
-from tests.integration.http.helpers import PASSWORD
+from tests.integration.http.helpers import OTHER_PASSWORD, PASSWORD
 from usermgmt import ManualClock, Settings, UserManagement
 from usermgmt.adapters.passwords import Argon2PasswordHasher
 from usermgmt.entrypoints.http import create_app
@@ -86,6 +87,15 @@ async def login(
     return await client.post(
         "/api/auth/login", json={"email": email, "password": password, **extra}
     )
+
+
+async def _register(client: Client, email: str = ANN) -> dict[str, Any]:
+    response = await client("192.0.2.1").post(
+        "/api/users/register", json={"email": email, "password": PASSWORD}
+    )
+    assert response.status_code == 201
+    body: dict[str, Any] = response.json()
+    return body
 
 
 @pytest.fixture
@@ -177,3 +187,28 @@ async def test_unknown_emails_are_throttled_like_known_ones_under_a_burst(
 
     assert len(hasher.verified) == 5
     assert sorted(statuses) == [401] * 5 + [429] * 25
+
+
+# --- who one client is ----------------------------------------------------------------------
+
+
+async def test_an_ipv6_64_is_one_client_and_ipv4_mapped_is_its_ipv4(
+    empty_database: str, guess_settings: Settings, hasher: CountingHasher
+) -> None:
+    """Rotating through one /64 does not escape the per-client throttle."""
+    async with running(empty_database, guess_settings, hasher) as client:
+        await _register(client)
+        for host in range(1, 6):
+            assert (await login(client(f"2001:db8:1:2::{host}"), OTHER_PASSWORD)).status_code == 401
+        for _ in range(2):
+            await login(client("192.0.2.77"), OTHER_PASSWORD)
+
+        same_64 = await login(client("2001:db8:1:2:ffff:ffff:ffff:ffff"), PASSWORD)
+        next_64 = await login(client("2001:db8:1:3::1"), OTHER_PASSWORD)
+        for _ in range(3):
+            await login(client("::ffff:192.0.2.77"), OTHER_PASSWORD)
+        mapped = await login(client("192.0.2.77"), PASSWORD)
+
+    assert same_64.status_code == 429
+    assert next_64.status_code == 401
+    assert mapped.status_code == 429
