@@ -14,6 +14,7 @@ import anyio
 import pytest
 
 from usermgmt import EmailTakenError, Role
+from usermgmt.domain.devices import DeviceToken, hash_device_token
 from usermgmt.domain.model import (
     Email,
     RefreshToken,
@@ -405,6 +406,83 @@ class SessionStoreContract:
         assert purged == 1
 
 
+class DeviceTokenStoreContract:
+    """What every ``DeviceTokenStore`` must do."""
+
+    @pytest.fixture
+    def uow(self) -> UnitOfWork:
+        raise NotImplementedError
+
+    @staticmethod
+    async def _add(
+        uow: UnitOfWork,
+        user: User,
+        secret: str,
+        *,
+        lifetime: timedelta = timedelta(days=30),
+        replacing: str | None = None,
+    ) -> DeviceToken:
+        token = DeviceToken.issue(
+            token_hash=hash_device_token(secret), user_id=user.id, now=NOW, lifetime=lifetime
+        )
+        async with uow() as tx:
+            await tx.devices.add(
+                token, replacing=hash_device_token(replacing) if replacing else None
+            )
+        return token
+
+    async def test_a_stored_token_is_found_until_it_expires(self, uow: UnitOfWork) -> None:
+        """A token reads back by its digest while it lives, and not at its expiry."""
+        user = await add_user(uow, make_user())
+        token = await self._add(uow, user, "secret", lifetime=timedelta(hours=1))
+
+        async with uow.standalone() as repos:
+            live = await repos.devices.get(hash_device_token("secret"), NOW)
+            expired = await repos.devices.get(hash_device_token("secret"), NOW + timedelta(hours=1))
+            unknown = await repos.devices.get(hash_device_token("other"), NOW)
+
+        assert (live, expired, unknown) == (token, None, None)
+
+    async def test_a_token_replacing_another_spends_it(self, uow: UnitOfWork) -> None:
+        """The token presented at a login is gone once its successor is stored."""
+        user = await add_user(uow, make_user())
+        await self._add(uow, user, "first")
+
+        second = await self._add(uow, user, "second", replacing="first")
+
+        async with uow.standalone() as repos:
+            assert await repos.devices.get(hash_device_token("first"), NOW) is None
+            assert await repos.devices.get(hash_device_token("second"), NOW) == second
+
+    async def test_revoke_all_forgets_one_users_tokens(self, uow: UnitOfWork) -> None:
+        """Every token of the user goes; another user's stay."""
+        ann = await add_user(uow, make_user())
+        bob = await add_user(uow, make_user("bob@example.org"))
+        for secret in ("a1", "a2"):
+            await self._add(uow, ann, secret)
+        bobs = await self._add(uow, bob, "b1")
+
+        async with uow() as tx:
+            revoked = await tx.devices.revoke_all(ann.id)
+        async with uow.standalone() as repos:
+            left = [await repos.devices.get(hash_device_token(s), NOW) for s in ("a1", "a2", "b1")]
+
+        assert revoked == 2
+        assert left == [None, None, bobs]
+
+    async def test_purge_forgets_expired_tokens(self, uow: UnitOfWork) -> None:
+        """Tokens that expired before the cut-off are deleted and counted."""
+        user = await add_user(uow, make_user())
+        await self._add(uow, user, "old", lifetime=timedelta(hours=1))
+        live = await self._add(uow, user, "live")
+
+        async with uow.standalone() as repos:
+            purged = await repos.devices.purge(NOW + timedelta(days=1))
+            kept = await repos.devices.get(hash_device_token("live"), NOW)
+
+        assert (purged, kept) == (1, live)
+
+
 def _policy(**numbers: int | timedelta) -> LoginThrottlePolicy:
     return LoginThrottlePolicy(**numbers)  # type: ignore[arg-type]  # keyword pass-through
 
@@ -554,6 +632,20 @@ class LoginAttemptStoreContract:
         assert sum(o.admitted for o in outcomes) == 100
         refused = [o for o in outcomes if not o.admitted]
         assert all(o.records == (None, _record(100, NOW)) for o in refused)
+
+    async def test_a_device_attempt_is_counted_on_the_device_not_the_account(
+        self, attempts: LoginAttemptStore
+    ) -> None:
+        """A device-token attempt passes a locked account ceiling and counts on its device."""
+        policy, email = _policy(per_account=2), _email()
+        for n in range(2):
+            await attempts.reserve(policy.attempt(email, f"10.0.0.{n}"), NOW)
+
+        trusted = await attempts.reserve(policy.attempt(email, "10.0.0.9", device="d"), NOW)
+        untrusted = await attempts.reserve(policy.attempt(email, "10.0.0.8"), NOW)
+
+        assert trusted == Reservation(admitted=True, records=(_record(1, NOW), _record(1, NOW)))
+        assert untrusted == Reservation(admitted=False, records=(None, _record(2, NOW)))
 
     async def test_release_takes_back_the_count_and_the_time(
         self, attempts: LoginAttemptStore

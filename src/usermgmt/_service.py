@@ -76,7 +76,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _PURGE_AFTER = timedelta(days=1)
-"""Ended sessions and stale throttle counters are kept this long, then purged."""
+"""Ended sessions, expired device tokens and stale throttle counters are kept this long."""
 
 
 def _codec(settings: Settings, clock: Clock) -> JwtTokenCodec:
@@ -374,11 +374,15 @@ class UserManagement:
         return True if self._database is None else await self._database.ping()
 
     async def purge_expired(self) -> int:
-        """Delete sessions and throttle counters that ended more than a day ago; return how many."""
+        """Delete sessions, device tokens and throttle counters that ended a day ago or more.
+
+        Returns how many rows went.
+        """
         before = self._clock.now() - _PURGE_AFTER
         async with self._uow.standalone() as repos:
             sessions = await repos.sessions.purge(before)
-        return sessions + await self._attempts.purge(before - self._forget_after)
+            devices = await repos.devices.purge(before)
+        return sessions + devices + await self._attempts.purge(before - self._forget_after)
 
     def jwks(self) -> dict[str, list[dict[str, str]]] | None:
         """Return the public keys that verify access tokens, or ``None`` with a shared secret."""
@@ -419,9 +423,11 @@ class UserManagement:
         """Register a user (see :class:`usermgmt.domain.users.RegisterUser`)."""
         return await self._register(email, password, name, role=role, actor=actor)
 
-    async def authenticate(self, email: str, password: str, *, client: str = "") -> TokenPair:
+    async def authenticate(
+        self, email: str, password: str, *, client: str = "", device_token: str | None = None
+    ) -> TokenPair:
         """Sign in and start a session (see :class:`usermgmt.domain.auth.Authenticate`)."""
-        return await self._authenticate(email, password, client=client)
+        return await self._authenticate(email, password, client=client, device_token=device_token)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate a refresh token (see :class:`usermgmt.domain.auth.RefreshSession`)."""

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tests.contracts import (
+    DeviceTokenStoreContract,
     LoginAttemptStoreContract,
     SessionStoreContract,
     UserRepositoryContract,
@@ -29,6 +30,12 @@ class TestPostgresUsers(UserRepositoryContract):
 
 
 class TestPostgresSessions(SessionStoreContract):
+    @pytest.fixture
+    def uow(self, database: PostgresDatabase) -> UnitOfWork:
+        return database.uow
+
+
+class TestPostgresDeviceTokens(DeviceTokenStoreContract):
     @pytest.fixture
     def uow(self, database: PostgresDatabase) -> UnitOfWork:
         return database.uow

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.contracts import (
+    DeviceTokenStoreContract,
     LoginAttemptStoreContract,
     SessionStoreContract,
     UserRepositoryContract,
@@ -22,6 +23,12 @@ class TestInMemoryUsers(UserRepositoryContract):
 
 
 class TestInMemorySessions(SessionStoreContract):
+    @pytest.fixture
+    def uow(self) -> UnitOfWork:
+        return InMemoryUnitOfWork()
+
+
+class TestInMemoryDeviceTokens(DeviceTokenStoreContract):
     @pytest.fixture
     def uow(self) -> UnitOfWork:
         return InMemoryUnitOfWork()

@@ -112,6 +112,28 @@ def test_an_attempt_counts_per_pair_and_per_account() -> None:
     assert account.key == attempt.account == LoginThrottlePolicy.account_key("ann@example.org")
 
 
+def test_a_device_attempt_counts_per_pair_and_per_device_not_per_account() -> None:
+    """A device token trades the account's ceiling for a per-client threshold of its own."""
+    plain = POLICY.attempt("ann@example.org", "10.0.0.1")
+    trusted = POLICY.attempt("ann@example.org", "10.0.0.1", device="ab" * 32)
+
+    pair, device = trusted.counters
+    assert pair == plain.counters[0]
+    assert device.threshold == 5
+    assert device.key != trusted.account
+    assert trusted.account == plain.account
+
+
+def test_a_device_attempt_refused_by_its_device_alone_is_told_apart() -> None:
+    """Only a lock on the device counter itself makes the token worthless."""
+    trusted = POLICY.attempt("ann@example.org", "10.0.0.1", device="ab" * 32)
+
+    by_device = POLICY.locked_only_by_device(trusted, (None, _record(5)), NOW)
+    by_pair = POLICY.locked_only_by_device(trusted, (_record(5), _record(5)), NOW)
+
+    assert (by_device, by_pair) == (True, False)
+
+
 # --- who one client is ----------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from uuid import UUID
 import anyio
 import attrs
 
+from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.errors import EmailTakenError
 from usermgmt.domain.model import (
     Email,
@@ -78,6 +79,7 @@ class InMemoryDatabase:
     order: list[_OrderKey] = attrs.Factory(list)
     sessions: dict[SessionId, Session] = attrs.Factory(dict)
     tokens: dict[bytes, RefreshToken] = attrs.Factory(dict)
+    devices: dict[bytes, DeviceToken] = attrs.Factory(dict)
     counters: dict[str, StoredCounter] = attrs.Factory(dict)
     lock: anyio.Lock | None = None
 
@@ -256,12 +258,47 @@ class InMemorySessionStore:
         return len(gone)
 
 
+class InMemoryDeviceTokenStore:
+    """Device tokens in a dict keyed by their digest."""
+
+    def __init__(self, db: InMemoryDatabase, journal: _Journal) -> None:
+        """Work on *db*, recording every change in *journal*."""
+        self._db = db
+        self._journal = journal
+
+    async def add(self, token: DeviceToken, *, replacing: bytes | None = None) -> None:
+        """Store *token*, forgetting *replacing*."""
+        if replacing is not None:
+            self._journal.pop(self._db.devices, replacing)
+        self._journal.put(self._db.devices, token.token_hash, token)
+
+    async def get(self, token_hash: bytes, now: datetime) -> DeviceToken | None:
+        """Return the token if it is stored and unexpired."""
+        token = self._db.devices.get(token_hash)
+        return token if token is not None and now < token.expires_at else None
+
+    async def revoke_all(self, user_id: UserId) -> int:
+        """Forget the user's tokens."""
+        gone = [h for h, t in self._db.devices.items() if t.user_id == user_id]
+        for token_hash in gone:
+            self._journal.pop(self._db.devices, token_hash)
+        return len(gone)
+
+    async def purge(self, before: datetime) -> int:
+        """Forget tokens that expired before *before*."""
+        gone = [h for h, t in self._db.devices.items() if t.expires_at < before]
+        for token_hash in gone:
+            self._journal.pop(self._db.devices, token_hash)
+        return len(gone)
+
+
 @attrs.frozen
 class InMemoryRepositories:
     """The repositories of one in-memory unit of work."""
 
     users: InMemoryUserRepository
     sessions: InMemorySessionStore
+    devices: InMemoryDeviceTokenStore
 
 
 class InMemoryUnitOfWork:
@@ -278,7 +315,9 @@ class InMemoryUnitOfWork:
             journal = _Journal()
             try:
                 yield InMemoryRepositories(
-                    InMemoryUserRepository(self.db, journal), InMemorySessionStore(self.db, journal)
+                    InMemoryUserRepository(self.db, journal),
+                    InMemorySessionStore(self.db, journal),
+                    InMemoryDeviceTokenStore(self.db, journal),
                 )
             except BaseException:
                 journal.rollback()

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from usermgmt.domain.devices import DeviceToken, hash_device_token
 from usermgmt.domain.errors import (
     InvalidCredentialsError,
     InvalidTokenError,
@@ -25,7 +26,7 @@ from usermgmt.domain.model import (
     hash_refresh_token,
 )
 from usermgmt.domain.policy import PASSWORD_MAX_LENGTH, normalize_password
-from usermgmt.domain.throttle import LoginThrottlePolicy
+from usermgmt.domain.throttle import LoginAttempt, LoginThrottlePolicy
 from usermgmt.ports import (
     Clock,
     IdGenerator,
@@ -80,7 +81,7 @@ class TokenIssuer:
 
 @attrs.frozen
 class Authenticate:
-    """Exchange an email and password for a new session's tokens.
+    """Exchange an email and password for a new session's tokens and a device token.
 
     Every failure (unknown email, wrong password, deleted or deactivated user)
     costs one password verification and ends in the same error, so neither the
@@ -102,8 +103,15 @@ class Authenticate:
     _clock: Clock
     _ids: IdGenerator
 
-    async def __call__(self, email: str, password: str, *, client: str = "") -> TokenPair:
+    async def __call__(
+        self, email: str, password: str, *, client: str = "", device_token: str | None = None
+    ) -> TokenPair:
         """Sign in from *client* (an IP address, or ``""`` when there is none).
+
+        *device_token* is the one an earlier login from this device returned:
+        while it is valid, the account's throttle ceiling does not apply to
+        this device. The pair returned carries a fresh device token; the one
+        presented is spent.
 
         Raises:
             LoginThrottledError: too many recent failures for this account.
@@ -117,17 +125,11 @@ class Authenticate:
             address: Email | None = Email.parse(email)
         except ValidationError:
             address = None  # cannot be an account: fail exactly like an unknown one
-        attempt = self._throttle.attempt(
-            address.value if address else email.strip().lower(), client
-        )
+        email_key = address.value if address else email.strip().lower()
         now = self._clock.now()
-        user = None
-        if address is not None:
-            async with self._uow.standalone() as repos:
-                user = await repos.users.get_by_email(address)
-        reservation = await self._attempts.reserve(attempt, now)
-        if not reservation.admitted:
-            raise LoginThrottledError(self._throttle.retry_after(attempt, reservation.records, now))
+        user, device = await self._look_up(address, device_token, now)
+        trusted = device is not None and device.vouches_for(user, now)
+        attempt = await self._reserve(email_key, client, device if trusted else None, now)
 
         candidate = normalize_password(password)
         try:
@@ -143,9 +145,41 @@ class Authenticate:
             upgraded = await self._hasher.hash(candidate)
             async with self._uow.standalone() as repos:
                 await repos.users.replace_password_hash(user.id, user.password_hash, upgraded)
-        return await self._start_session(user)
+        return await self._start_session(user, device if trusted else None)
 
-    async def _start_session(self, user: User) -> TokenPair:
+    async def _look_up(
+        self, address: Email | None, device_token: str | None, now: datetime
+    ) -> tuple[User | None, DeviceToken | None]:
+        if address is None:
+            return None, None  # no account: no device of one either
+        async with self._uow.standalone() as repos:
+            user = await repos.users.get_by_email(address)
+            device = None
+            if device_token is not None:
+                device = await repos.devices.get(hash_device_token(device_token), now)
+        return user, device
+
+    async def _reserve(
+        self, email_key: str, client: str, device: DeviceToken | None, now: datetime
+    ) -> LoginAttempt:
+        """Reserve the attempt, or raise :class:`LoginThrottledError` with the wait."""
+        attempt = self._throttle.attempt(
+            email_key, client, device=device.token_hash.hex() if device else None
+        )
+        reservation = await self._attempts.reserve(attempt, now)
+        if (
+            not reservation.admitted
+            and device is not None
+            and self._throttle.locked_only_by_device(attempt, reservation.records, now)
+        ):
+            # A device token that failed too often is worth nothing: count as any device.
+            attempt = self._throttle.attempt(email_key, client)
+            reservation = await self._attempts.reserve(attempt, now)
+        if not reservation.admitted:
+            raise LoginThrottledError(self._throttle.retry_after(attempt, reservation.records, now))
+        return attempt
+
+    async def _start_session(self, user: User, presented: DeviceToken | None) -> TokenPair:
         now = self._clock.now()
         session = Session.start(
             id=self._ids.new_session_id(),
@@ -154,9 +188,17 @@ class Authenticate:
             lifetime=self._sessions.refresh_token_ttl,
         )
         tokens, stored = self._issuer.issue(user, session, now)
+        secret = self._ids.new_secret()
+        device = DeviceToken.issue(
+            token_hash=hash_device_token(secret),
+            user_id=user.id,
+            now=now,
+            lifetime=self._sessions.refresh_token_ttl,
+        )
         async with self._uow() as tx:
             await tx.sessions.add(session, stored)
-        return tokens
+            await tx.devices.add(device, replacing=presented.token_hash if presented else None)
+        return attrs.evolve(tokens, device_token=secret)
 
 
 @attrs.frozen

@@ -147,8 +147,11 @@ class LoginThrottlePolicy:
     after each further failure. The looser *per_account* ceiling applies the same
     back-off to every client, so guessing spread across many clients is bounded
     too, while one client alone cannot reach it quickly enough to lock the owner
-    out. Locks expire by themselves; a success clears the attempt's counters,
-    and so does a day without failures. A threshold of 0 disables that counter.
+    out. A device the owner signed in from before (its device token) is exempt
+    from the ceiling: it is throttled by its own counter instead, with the
+    per-client threshold. Locks expire by themselves; a success clears the
+    attempt's counters, and so does a day without failures. A threshold of 0
+    disables that counter.
     """
 
     per_client: int = 5
@@ -170,22 +173,24 @@ class LoginThrottlePolicy:
             locks.append(min(locks[-1] * 2, self.max_delay))
         return BackOffSchedule(locks=tuple(locks), forget_after=self.forget_after)
 
-    def attempt(self, email_key: str, client: str) -> LoginAttempt:
+    def attempt(self, email_key: str, client: str, *, device: str | None = None) -> LoginAttempt:
         """Return the attempt on *email_key* from *client* (an IP address).
 
-        It is counted per (account, client) and per account. Unknown emails get
-        counters exactly like known ones, so a 429 never reveals that an
-        account exists.
+        Without *device* it is counted per (account, client) and per account;
+        with *device* (the digest of a valid device token of the account) per
+        (account, client) and per device, exempt from the account's ceiling.
+        Unknown emails get counters exactly like known ones, so a 429 never
+        reveals that an account exists.
         """
         account = self.account_key(email_key)
         pair = ThrottleCounter(
             key=_digest("pair", email_key, client_of(client)), threshold=self.per_client
         )
-        return LoginAttempt(
-            account=account,
-            counters=(pair, ThrottleCounter(key=account, threshold=self.per_account)),
-            schedule=self.schedule(),
-        )
+        if device is None:
+            second = ThrottleCounter(key=account, threshold=self.per_account)
+        else:
+            second = ThrottleCounter(key=_digest("device", device), threshold=self.per_client)
+        return LoginAttempt(account=account, counters=(pair, second), schedule=self.schedule())
 
     def retry_after(
         self, attempt: LoginAttempt, records: Sequence[FailureRecord | None], now: datetime
@@ -193,3 +198,16 @@ class LoginThrottlePolicy:
         """Return the whole seconds a refused *attempt* waits before its next try (at least 1)."""
         wait = max(attempt.waits(records, now), default=timedelta(0))
         return max(1, math.ceil(wait.total_seconds()))
+
+    @staticmethod
+    def locked_only_by_device(
+        attempt: LoginAttempt, records: Sequence[FailureRecord | None], now: datetime
+    ) -> bool:
+        """Whether a refused device-token *attempt* was refused by its device counter alone.
+
+        A device token that has failed too often is then worth nothing: the
+        attempt is retried as from an unknown device (with the account's
+        ceiling), so a stolen token buys no more guesses than one more client.
+        """
+        *others, device = attempt.waits(records, now)
+        return device > timedelta(0) and not any(others)

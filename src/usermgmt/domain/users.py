@@ -39,7 +39,7 @@ from usermgmt.domain.policy import (
     require_admin,
     require_self_or_admin,
 )
-from usermgmt.ports import Clock, IdGenerator, PasswordHasher, SessionStore, UnitOfWork
+from usermgmt.ports import Clock, IdGenerator, PasswordHasher, Repositories, UnitOfWork
 
 MAX_PER_PAGE: Final = 100
 MAX_PAGE: Final = 10_000_000
@@ -250,7 +250,8 @@ class UpdateUser:
     A user may change their own name, email and password (the latter proven by
     the current password); only admins change roles and active state; the last
     active admin cannot be demoted or deactivated. A new password ends every
-    other session of the user; deactivation ends all of them.
+    other session of the user and forgets the user's devices; deactivation
+    ends all sessions and forgets the devices.
     """
 
     _uow: UnitOfWork
@@ -310,12 +311,12 @@ class UpdateUser:
             if current.is_active_admin and not updated.is_active_admin and admins <= 1:
                 raise LastAdminError
             await tx.users.update(updated)
-            await self._end_sessions(tx.sessions, current, updated, actor, proven=proven, now=now)
+            await self._end_sessions(tx, current, updated, actor, proven=proven, now=now)
         return updated
 
     @staticmethod
     async def _end_sessions(
-        sessions: SessionStore,
+        tx: Repositories,
         before: User,
         after: User,
         actor: Actor,
@@ -323,12 +324,17 @@ class UpdateUser:
         proven: bool,
         now: datetime,
     ) -> None:
-        """Deactivation ends every session; a new password every session but the changer's."""
+        """Deactivation ends every session; a new password every session but the changer's.
+
+        Either forgets every device of the user: its device tokens exempt nothing any more.
+        """
         if before.is_active and not after.is_active:
-            await sessions.revoke_all(after.id, now)
+            await tx.sessions.revoke_all(after.id, now)
+            await tx.devices.revoke_all(after.id)
         elif before.password_hash != after.password_hash:
             keep = actor.session_id if proven and isinstance(actor, Principal) else None
-            await sessions.revoke_all(after.id, now, keep=keep)
+            await tx.sessions.revoke_all(after.id, now, keep=keep)
+            await tx.devices.revoke_all(after.id)
 
     async def _prove(self, user: User, current_password: str | None) -> None:
         if current_password is None:
@@ -364,7 +370,7 @@ class ChangePassword:
 
 @attrs.frozen
 class DeleteUser:
-    """Soft-delete a user: sign-in refused, sessions ended, email free again."""
+    """Soft-delete a user: sign-in refused, sessions ended, devices forgotten, email free."""
 
     _uow: UnitOfWork
     _clock: Clock
@@ -388,6 +394,7 @@ class DeleteUser:
                 raise LastAdminError
             await tx.users.update(user.deleted(now))
             await tx.sessions.revoke_all(user_id, now)
+            await tx.devices.revoke_all(user_id)
 
 
 @attrs.frozen

@@ -1,4 +1,4 @@
-"""Storage: users, sessions and login-failure counters, and the transactions around them."""
+"""Storage: users, sessions, device tokens and login-failure counters, and their transactions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.model import (
     Email,
     RefreshToken,
@@ -135,6 +136,26 @@ class SessionStore(Protocol):
         ...
 
 
+class DeviceTokenStore(Protocol):
+    """Device tokens: which devices signed in as which user, stored as digests."""
+
+    async def add(self, token: DeviceToken, *, replacing: bytes | None = None) -> None:
+        """Store *token*, and forget the token *replacing* (a digest) if given."""
+        ...
+
+    async def get(self, token_hash: bytes, now: datetime) -> DeviceToken | None:
+        """Return the token stored under *token_hash* if it has not expired at *now*."""
+        ...
+
+    async def revoke_all(self, user_id: UserId) -> int:
+        """Forget every device token of *user_id*; return how many there were."""
+        ...
+
+    async def purge(self, before: datetime) -> int:
+        """Forget tokens that expired before *before*; return how many."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories of one unit of work."""
 
@@ -146,6 +167,11 @@ class Repositories(Protocol):
     @property
     def sessions(self) -> SessionStore:
         """The sessions."""
+        ...
+
+    @property
+    def devices(self) -> DeviceTokenStore:
+        """The device tokens."""
         ...
 
 

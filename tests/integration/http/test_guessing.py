@@ -1,4 +1,4 @@
-"""Guessing attacks on the real HTTP stack and PostgreSQL: bursts from one and many clients.
+"""Guessing attacks on the real HTTP stack and PostgreSQL: bursts, many clients, the owner.
 
 Each client is its own ASGI transport with its own address, all on one running
 application; a counting hasher (the real argon2 adapter, counting) tells how
@@ -17,7 +17,7 @@ import argon2
 import httpx
 import pytest
 
-from tests.integration.http.helpers import OTHER_PASSWORD, PASSWORD
+from tests.integration.http.helpers import OTHER_PASSWORD, PASSWORD, bearer
 from usermgmt import ManualClock, Settings, UserManagement
 from usermgmt.adapters.passwords import Argon2PasswordHasher
 from usermgmt.entrypoints.http import create_app
@@ -187,6 +187,95 @@ async def test_unknown_emails_are_throttled_like_known_ones_under_a_burst(
 
     assert len(hasher.verified) == 5
     assert sorted(statuses) == [401] * 5 + [429] * 25
+
+
+# --- the owner is not locked out ------------------------------------------------------------
+
+
+@pytest.fixture
+def low_ceiling(guess_settings: Settings) -> Settings:
+    """A per-account ceiling of 10, quick to trip."""
+    return guess_settings.evolve(login_max_failures_per_account=10)
+
+
+async def _trip_the_ceiling(client: Client, email: str = ANN, *, guesses: int = 10) -> None:
+    """Wrong guesses from as many addresses, one each (ten trip the low ceiling)."""
+    for n in range(guesses):
+        assert (await login(client(f"198.51.100.{n}"), OTHER_PASSWORD, email)).status_code == 401
+
+
+async def test_the_owner_with_a_device_token_signs_in_past_a_tripped_ceiling(
+    empty_database: str, low_ceiling: Settings, hasher: CountingHasher
+) -> None:
+    """Without the token the owner gets 429 like everybody; with it, 200 and a fresh token."""
+    async with running(empty_database, low_ceiling, hasher) as client:
+        await _register(client)
+        device = (await login(client("192.0.2.1"), PASSWORD)).json()["device_token"]
+        await _trip_the_ceiling(client)
+
+        without = await login(client("192.0.2.1"), PASSWORD)
+        with_token = await login(client("192.0.2.1"), PASSWORD, device_token=device)
+        spent = await login(client("192.0.2.1"), PASSWORD, device_token=device)
+
+    assert without.status_code == 429
+    assert with_token.status_code == 200
+    assert with_token.json()["device_token"] not in {device, None}
+    assert spent.status_code == 429  # a presented token is spent by the login
+
+
+async def test_a_deleted_users_device_token_does_not_exempt(
+    empty_database: str, low_ceiling: Settings, hasher: CountingHasher
+) -> None:
+    """Delete the account, register the address again: the old device token is worthless."""
+    async with running(empty_database, low_ceiling, hasher) as client:
+        user = await _register(client)
+        tokens = (await login(client("192.0.2.1"), PASSWORD)).json()
+        deleted = await client("192.0.2.1").delete(
+            f"/api/users/{user['id']}", headers=bearer(tokens["access_token"])
+        )
+        await _register(client)
+        await _trip_the_ceiling(client)
+
+        answer = await login(client("192.0.2.1"), PASSWORD, device_token=tokens["device_token"])
+
+    assert deleted.status_code == 204
+    assert answer.status_code == 429
+
+
+@pytest.mark.parametrize(
+    "token", ["", "made-up", "é" * 100, "x" * 512], ids=["empty", "unknown", "accents", "longest"]
+)
+async def test_a_device_token_that_is_not_one_is_simply_no_token(
+    empty_database: str, low_ceiling: Settings, hasher: CountingHasher, token: str
+) -> None:
+    """Empty, unknown or odd tokens neither fail the login nor exempt it."""
+    async with running(empty_database, low_ceiling, hasher) as client:
+        await _register(client)
+
+        fine = await login(client("192.0.2.1"), PASSWORD, device_token=token)
+        await _trip_the_ceiling(client)
+        throttled = await login(client("192.0.2.1"), PASSWORD, device_token=token)
+
+    assert (fine.status_code, throttled.status_code) == (200, 429)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [5, True, ["x"], {"t": "x"}, "x" * 513],
+    ids=["number", "boolean", "list", "object", "too-long"],
+)
+async def test_a_device_token_of_the_wrong_type_or_size_is_422(
+    empty_database: str, guess_settings: Settings, hasher: CountingHasher, token: object
+) -> None:
+    """Only a string of at most 512 characters (or null) is accepted, before any hashing."""
+    async with running(empty_database, guess_settings, hasher) as client:
+        answer = await client("192.0.2.1").post(
+            "/api/auth/login", json={"email": ANN, "password": PASSWORD, "device_token": token}
+        )
+
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert hasher.verified == []
 
 
 # --- who one client is ----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from usermgmt.adapters.postgres.attempts import PostgresLoginAttemptStore
 from usermgmt.adapters.postgres.database import PostgresDatabase, PostgresUnitOfWork
+from usermgmt.adapters.postgres.devices import PostgresDeviceTokenStore
 from usermgmt.adapters.postgres.migrate import MigrationState, Migrator
 from usermgmt.adapters.postgres.sessions import PostgresSessionStore
 from usermgmt.adapters.postgres.users import PostgresUserRepository
@@ -10,6 +11,7 @@ __all__ = [
     "MigrationState",
     "Migrator",
     "PostgresDatabase",
+    "PostgresDeviceTokenStore",
     "PostgresLoginAttemptStore",
     "PostgresSessionStore",
     "PostgresUnitOfWork",
