@@ -16,8 +16,8 @@ CREATE INDEX device_tokens_expiry_idx ON device_tokens (expires_at);
 -- A login attempt is now counted before its password is verified, under locks on rows
 -- that exist: a counter may hold zero failures, and remembers the failure before the
 -- latest one, to restore it when an attempt that could not be verified is released.
--- Every counter names its account (a digest too); counters from before this version
--- have none and expire within a day.
+-- Every counter names its account (a digest too), so that a password change clears
+-- them all; counters from before this version have none and expire within a day.
 ALTER TABLE login_failures
     DROP CONSTRAINT login_failures_failures_check,
     ADD CONSTRAINT login_failures_failures_check CHECK (failures >= 0),

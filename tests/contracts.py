@@ -25,7 +25,7 @@ from usermgmt.domain.model import (
     hash_refresh_token,
 )
 from usermgmt.domain.policy import ListPosition
-from usermgmt.domain.throttle import FailureRecord, LoginThrottlePolicy, Reservation
+from usermgmt.domain.throttle import FailureRecord, LoginAttempt, LoginThrottlePolicy, Reservation
 from usermgmt.ports import LoginAttemptStore, UnitOfWork
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -704,6 +704,26 @@ class LoginAttemptStoreContract:
 
         assert (await attempts.reserve(mine, NOW)).records == (_record(1, NOW),) * 2
         assert (await attempts.reserve(theirs, NOW)).records == (_record(3, NOW), _record(2, NOW))
+
+    async def test_clear_account_forgets_every_counter_of_that_account(
+        self, attempts: LoginAttemptStore
+    ) -> None:
+        """A password change forgets pairs, devices and the account, and nobody else's."""
+        policy, email, other = _policy(), _email(), _email()
+        touched: list[LoginAttempt] = [
+            policy.attempt(email, "10.0.0.1"),
+            policy.attempt(email, "10.0.0.2"),
+            policy.attempt(email, "10.0.0.3", device="d"),
+        ]
+        for attempt in [*touched, *touched, policy.attempt(other, "10.0.0.1")]:
+            await attempts.reserve(attempt, NOW)
+
+        await attempts.clear_account(LoginThrottlePolicy.account_key(email))
+
+        for attempt in touched:
+            assert (await attempts.reserve(attempt, NOW)).records[0] == _record(1, NOW)
+        elsewhere = await attempts.reserve(policy.attempt(other, "10.0.0.1"), NOW)
+        assert elsewhere.records == (_record(2, NOW),) * 2
 
     async def test_purge_keeps_counters_with_recent_failures(
         self, attempts: LoginAttemptStore

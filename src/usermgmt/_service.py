@@ -193,7 +193,7 @@ class UserManagement:
         self._get = GetUser(uow)
         self._find = FindUser(uow)
         self._list = ListUsers(uow)
-        self._update = UpdateUser(uow, hasher, passwords, clock)
+        self._update = UpdateUser(uow, hasher, passwords, clock, attempts)
         self._change_password = ChangePassword(self._update)
         self._delete = DeleteUser(uow, clock)
         self._restore = RestoreUser(uow, clock)

@@ -261,6 +261,42 @@ async def test_an_attempt_the_hasher_refused_is_not_counted(
     assert len(hasher.verified) == 5
 
 
+async def test_a_password_change_clears_the_accounts_counters(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Locked on its pair and its account, the owner signs in at once after a password change."""
+    async with UserManagement.in_memory(
+        settings.evolve(login_max_failures_per_account=8), clock=clock
+    ) as um:
+        user = await um.register_user("ann@example.org", PASSWORD)
+        await _fail(um, 5)
+        for n in range(3):
+            await _fail(um, 1, client=f"198.51.100.{n}")
+        with pytest.raises(LoginThrottledError):
+            await um.authenticate("ann@example.org", PASSWORD, client="10.0.0.1")
+
+        await um.change_password(user.id, "a brand new passphrase", actor=SYSTEM)
+
+        assert await um.authenticate("ann@example.org", "a brand new passphrase", client="10.0.0.1")
+        await _fail(um, 4)  # the pair starts again from zero too
+        assert await um.authenticate("ann@example.org", "a brand new passphrase", client="10.0.0.1")
+
+
+async def test_a_self_service_password_change_clears_the_counters_too(um: UserManagement) -> None:
+    """The owner who proves the current password gets the same fresh start."""
+    await um.register_user("ann@example.org", PASSWORD)
+    me = await um.validate_access_token(
+        (await um.authenticate("ann@example.org", PASSWORD, client="10.0.0.2")).access_token
+    )
+    await _fail(um, 5)
+
+    await um.change_password(
+        me.user.id, "a brand new passphrase", actor=me, current_password=PASSWORD
+    )
+
+    assert await um.authenticate("ann@example.org", "a brand new passphrase", client="10.0.0.1")
+
+
 # --- refresh rotation and reuse detection ---------------------------------------------------
 
 

@@ -396,6 +396,11 @@ class InMemoryLoginAttemptStore:
         for counter in attempt.counters:
             self._db.counters.pop(counter.key, None)
 
+    async def clear_account(self, account: str) -> None:
+        """Forget every counter of *account*."""
+        for key in [k for k, c in self._db.counters.items() if c.account == account]:
+            del self._db.counters[key]
+
     async def purge(self, before: datetime) -> int:
         """Forget counters idle since before *before*."""
         stale = [k for k, c in self._db.counters.items() if c.last_failure_at < before]

@@ -149,6 +149,13 @@ class RedisLoginAttemptStore:
         except RedisError as exc:
             raise UnavailableError from exc
 
+    async def clear_account(self, account: str) -> None:
+        """Forget every counter of *account*: its hash."""
+        try:
+            await self._redis.delete(_PREFIX + account)
+        except RedisError as exc:
+            raise UnavailableError from exc
+
     async def purge(self, before: datetime) -> int:
         """Nothing to do: Redis expires stale counters by itself."""
         del before

@@ -113,7 +113,8 @@ class LoginAttempt:
     """What a store needs to reserve one login attempt atomically."""
 
     account: str
-    """The digest of the account: every counter of an attempt belongs to it."""
+    """The digest of the account: every counter of an attempt belongs to it, so that
+    a password change can clear them all."""
     counters: tuple[ThrottleCounter, ...]
     schedule: BackOffSchedule
 

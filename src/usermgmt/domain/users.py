@@ -39,7 +39,15 @@ from usermgmt.domain.policy import (
     require_admin,
     require_self_or_admin,
 )
-from usermgmt.ports import Clock, IdGenerator, PasswordHasher, Repositories, UnitOfWork
+from usermgmt.domain.throttle import LoginThrottlePolicy
+from usermgmt.ports import (
+    Clock,
+    IdGenerator,
+    LoginAttemptStore,
+    PasswordHasher,
+    Repositories,
+    UnitOfWork,
+)
 
 MAX_PER_PAGE: Final = 100
 MAX_PAGE: Final = 10_000_000
@@ -250,14 +258,16 @@ class UpdateUser:
     A user may change their own name, email and password (the latter proven by
     the current password); only admins change roles and active state; the last
     active admin cannot be demoted or deactivated. A new password ends every
-    other session of the user and forgets the user's devices; deactivation
-    ends all sessions and forgets the devices.
+    other session of the user, forgets the user's devices and clears the
+    account's login throttle; deactivation ends all sessions and forgets the
+    devices.
     """
 
     _uow: UnitOfWork
     _hasher: PasswordHasher
     _policy: PasswordPolicy
     _clock: Clock
+    _attempts: LoginAttemptStore
 
     async def __call__(self, user_id: UserId, changes: UserChanges, *, actor: Actor) -> User:
         """Apply *changes* to user *user_id* on behalf of *actor*; return the updated user.
@@ -291,6 +301,8 @@ class UpdateUser:
             new_hash = await self._hasher.hash(
                 self._policy.accept(changes.password, email or before.email)
             )
+            # Before the change, so that a failure here leaves nothing half done.
+            await self._attempts.clear_account(LoginThrottlePolicy.account_key(before.email.value))
         now = self._clock.now()
         async with self._uow() as tx:
             # Admin rows are locked before the target's, in every transaction: no deadlock.

@@ -223,6 +223,10 @@ class LoginAttemptStore(Protocol):
         """Forget the failures under each counter of *attempt* (after its success)."""
         ...
 
+    async def clear_account(self, account: str) -> None:
+        """Forget the failures under every counter of *account* (after a password change)."""
+        ...
+
     async def purge(self, before: datetime) -> int:
         """Forget counters whose last failure came before *before*; return how many."""
         ...

@@ -278,7 +278,7 @@ async def test_a_device_token_of_the_wrong_type_or_size_is_422(
     assert hasher.verified == []
 
 
-# --- who one client is ----------------------------------------------------------------------
+# --- who one client is, and a fresh start after a password change ---------------------------
 
 
 async def test_an_ipv6_64_is_one_client_and_ipv4_mapped_is_its_ipv4(
@@ -301,3 +301,27 @@ async def test_an_ipv6_64_is_one_client_and_ipv4_mapped_is_its_ipv4(
     assert same_64.status_code == 429
     assert next_64.status_code == 401
     assert mapped.status_code == 429
+
+
+async def test_a_password_change_lets_the_throttled_owner_in_at_once(
+    empty_database: str, low_ceiling: Settings, hasher: CountingHasher
+) -> None:
+    """Locked on the pair and the account, the owner changes the password and signs in."""
+    async with running(empty_database, low_ceiling, hasher) as client:
+        user = await _register(client)
+        session = (await login(client("192.0.2.9"), PASSWORD)).json()
+        for _ in range(5):
+            await login(client("192.0.2.1"), OTHER_PASSWORD)
+        await _trip_the_ceiling(client, guesses=5)  # 5 + 5: the ceiling of 10
+        assert (await login(client("192.0.2.1"), PASSWORD)).status_code == 429
+        assert (await login(client("192.0.2.2"), PASSWORD)).status_code == 429
+
+        changed = await client("192.0.2.9").patch(
+            f"/api/users/{user['id']}",
+            json={"password": "a brand new passphrase", "current_password": PASSWORD},
+            headers=bearer(session["access_token"]),
+        )
+        after = await login(client("192.0.2.1"), "a brand new passphrase")
+
+    assert changed.status_code == 200
+    assert after.status_code == 200

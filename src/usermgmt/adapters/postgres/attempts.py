@@ -95,6 +95,13 @@ _CLEAR: Final = """
     UPDATE login_failures AS f SET failures = 0, previous_failure_at = NULL
     FROM locked WHERE f.key = locked.key
 """
+_CLEAR_ACCOUNT: Final = """
+    WITH locked AS MATERIALIZED (
+        SELECT key FROM login_failures WHERE account = %(account)s ORDER BY key FOR UPDATE
+    )
+    UPDATE login_failures AS f SET failures = 0, previous_failure_at = NULL
+    FROM locked WHERE f.key = locked.key
+"""
 # Rows a login holds right now are skipped, never waited for: the purge never slows a login.
 _PURGE: Final = """
     DELETE FROM login_failures WHERE key IN (
@@ -151,6 +158,11 @@ class PostgresLoginAttemptStore:
         """Reset the counters of *attempt* to zero."""
         async with translate_errors(), self._pool.connection() as conn:
             await conn.execute(_CLEAR, {"keys": [c.key for c in attempt.counters]})
+
+    async def clear_account(self, account: str) -> None:
+        """Reset every counter of *account* to zero."""
+        async with translate_errors(), self._pool.connection() as conn:
+            await conn.execute(_CLEAR_ACCOUNT, {"account": account})
 
     async def purge(self, before: datetime) -> int:
         """Forget counters idle since before *before*."""
