@@ -258,9 +258,9 @@ class UpdateUser:
     A user may change their own name, email and password (the latter proven by
     the current password); only admins change roles and active state; the last
     active admin cannot be demoted or deactivated. A new password ends every
-    other session of the user, forgets the user's devices and clears the
-    account's login throttle; deactivation ends all sessions and forgets the
-    devices.
+    other session of the user and clears the account's login throttle (the
+    user's devices stay trusted); deactivation ends all sessions and forgets
+    the devices.
     """
 
     _uow: UnitOfWork
@@ -338,7 +338,9 @@ class UpdateUser:
     ) -> None:
         """Deactivation ends every session; a new password every session but the changer's.
 
-        Either forgets every device of the user: its device tokens exempt nothing any more.
+        Deactivation also forgets the user's devices. A new password does not:
+        an owner who changes it under attack must still get in from their own
+        devices, and a token in other hands is throttled like one more client.
         """
         if before.is_active and not after.is_active:
             await tx.sessions.revoke_all(after.id, now)
@@ -346,7 +348,6 @@ class UpdateUser:
         elif before.password_hash != after.password_hash:
             keep = actor.session_id if proven and isinstance(actor, Principal) else None
             await tx.sessions.revoke_all(after.id, now, keep=keep)
-            await tx.devices.revoke_all(after.id)
 
     async def _prove(self, user: User, current_password: str | None) -> None:
         if current_password is None:
