@@ -215,6 +215,37 @@ class SheddingHasher(CountingHasher):
         return await super().verify(password, password_hash)
 
 
+class UpgradeSheddingHasher(CountingHasher):
+    """Finds every stored hash outdated, and, once *shedding*, refuses to make a new one."""
+
+    shedding = False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        del password_hash
+        return True
+
+    async def hash(self, password: str) -> str:
+        if self.shedding:
+            raise OverloadedError
+        return await super().hash(password)
+
+
+async def test_a_login_whose_hash_upgrade_is_shed_still_signs_in(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """The password was proven: a hasher refusing the upgrade does not refuse the login."""
+    hasher = UpgradeSheddingHasher()
+    async with UserManagement.in_memory(settings, clock=clock, hasher=hasher) as um:
+        await um.register_user("ann@example.org", PASSWORD)
+        hasher.shedding = True
+
+        tokens = await um.authenticate("ann@example.org", PASSWORD, client="10.0.0.1")
+
+        assert (await um.validate_access_token(tokens.access_token)).user.email.value == (
+            "ann@example.org"
+        )
+
+
 async def test_guesses_sent_at_once_are_verified_like_guesses_in_a_row(
     settings: Settings, clock: ManualClock
 ) -> None:

@@ -12,6 +12,7 @@ from usermgmt.domain.errors import (
     InvalidTokenError,
     LoginThrottledError,
     RefreshTokenReusedError,
+    UserMgmtError,
     ValidationError,
     ValueTooLongError,
 )
@@ -142,10 +143,17 @@ class Authenticate:
 
         await self._attempts.clear(attempt)
         if self._hasher.needs_rehash(user.password_hash):
-            upgraded = await self._hasher.hash(candidate)
-            async with self._uow.standalone() as repos:
-                await repos.users.replace_password_hash(user.id, user.password_hash, upgraded)
+            await self._upgrade(user, candidate)
         return await self._start_session(user, device if trusted else None)
+
+    async def _upgrade(self, user: User, password: str) -> None:
+        """Re-hash the proven *password* with the current parameters, if the hasher will."""
+        try:
+            upgraded = await self._hasher.hash(password)
+        except UserMgmtError:
+            return  # it sheds load: the upgrade waits for a later login, the login goes on
+        async with self._uow.standalone() as repos:
+            await repos.users.replace_password_hash(user.id, user.password_hash, upgraded)
 
     async def _look_up(
         self, address: Email | None, device_token: str | None, now: datetime
