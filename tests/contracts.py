@@ -14,6 +14,7 @@ import anyio
 import pytest
 
 from usermgmt import EmailTakenError, Role
+from usermgmt.domain.devices import DeviceToken, hash_device_token
 from usermgmt.domain.model import (
     Email,
     RefreshToken,
@@ -23,7 +24,8 @@ from usermgmt.domain.model import (
     UserId,
     hash_refresh_token,
 )
-from usermgmt.domain.policy import FailureRecord, ListPosition, ThrottleKeys
+from usermgmt.domain.policy import ListPosition
+from usermgmt.domain.throttle import FailureRecord, LoginAttempt, LoginThrottlePolicy, Reservation
 from usermgmt.ports import LoginAttemptStore, UnitOfWork
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -481,80 +483,332 @@ class SessionStoreContract:
         assert purged == 1
 
 
+class DeviceTokenStoreContract:
+    """What every ``DeviceTokenStore`` must do."""
+
+    @pytest.fixture
+    def uow(self) -> UnitOfWork:
+        raise NotImplementedError
+
+    @staticmethod
+    async def _add(
+        uow: UnitOfWork,
+        user: User,
+        secret: str,
+        *,
+        lifetime: timedelta = timedelta(days=30),
+        replacing: str | None = None,
+    ) -> DeviceToken:
+        token = DeviceToken.issue(
+            token_hash=hash_device_token(secret), user_id=user.id, now=NOW, lifetime=lifetime
+        )
+        async with uow() as tx:
+            await tx.devices.add(
+                token, replacing=hash_device_token(replacing) if replacing else None
+            )
+        return token
+
+    async def test_a_stored_token_is_found_until_it_expires(self, uow: UnitOfWork) -> None:
+        """A token reads back by its digest while it lives, and not at its expiry."""
+        user = await add_user(uow, make_user())
+        token = await self._add(uow, user, "secret", lifetime=timedelta(hours=1))
+
+        async with uow.standalone() as repos:
+            live = await repos.devices.get(hash_device_token("secret"), NOW)
+            expired = await repos.devices.get(hash_device_token("secret"), NOW + timedelta(hours=1))
+            unknown = await repos.devices.get(hash_device_token("other"), NOW)
+
+        assert (live, expired, unknown) == (token, None, None)
+
+    async def test_a_token_replacing_another_spends_it(self, uow: UnitOfWork) -> None:
+        """The token presented at a login is gone once its successor is stored."""
+        user = await add_user(uow, make_user())
+        await self._add(uow, user, "first")
+
+        second = await self._add(uow, user, "second", replacing="first")
+
+        async with uow.standalone() as repos:
+            assert await repos.devices.get(hash_device_token("first"), NOW) is None
+            assert await repos.devices.get(hash_device_token("second"), NOW) == second
+
+    async def test_revoke_all_forgets_one_users_tokens(self, uow: UnitOfWork) -> None:
+        """Every token of the user goes; another user's stay."""
+        ann = await add_user(uow, make_user())
+        bob = await add_user(uow, make_user("bob@example.org"))
+        for secret in ("a1", "a2"):
+            await self._add(uow, ann, secret)
+        bobs = await self._add(uow, bob, "b1")
+
+        async with uow() as tx:
+            revoked = await tx.devices.revoke_all(ann.id)
+        async with uow.standalone() as repos:
+            left = [await repos.devices.get(hash_device_token(s), NOW) for s in ("a1", "a2", "b1")]
+
+        assert revoked == 2
+        assert left == [None, None, bobs]
+
+    async def test_purge_forgets_expired_tokens(self, uow: UnitOfWork) -> None:
+        """Tokens that expired before the cut-off are deleted and counted."""
+        user = await add_user(uow, make_user())
+        await self._add(uow, user, "old", lifetime=timedelta(hours=1))
+        live = await self._add(uow, user, "live")
+
+        async with uow.standalone() as repos:
+            purged = await repos.devices.purge(NOW + timedelta(days=1))
+            kept = await repos.devices.get(hash_device_token("live"), NOW)
+
+        assert (purged, kept) == (1, live)
+
+
+def _policy(**numbers: int | timedelta) -> LoginThrottlePolicy:
+    return LoginThrottlePolicy(**numbers)  # type: ignore[arg-type]  # keyword pass-through
+
+
+def _email() -> str:
+    """A fresh account for each test, so that stores shared between runs do not collide."""
+    return f"{uuid.uuid4().hex}@example.org"
+
+
+def _record(failures: int, at: datetime) -> FailureRecord:
+    return FailureRecord(failures=failures, last_failure_at=at)
+
+
 class LoginAttemptStoreContract:
-    """What every ``LoginAttemptStore`` must do."""
+    """What every ``LoginAttemptStore`` must do: one atomic check-and-count per attempt."""
 
     @pytest.fixture
     def attempts(self) -> LoginAttemptStore:
         raise NotImplementedError
 
-    @pytest.fixture
-    def keys(self) -> ThrottleKeys:
-        return ThrottleKeys(pair=f"pair-{uuid.uuid4().hex}", account=f"account-{uuid.uuid4().hex}")
-
-    async def test_failures_count_up_under_both_keys(
-        self, attempts: LoginAttemptStore, keys: ThrottleKeys
+    async def test_an_admitted_attempt_counts_under_each_of_its_counters(
+        self, attempts: LoginAttemptStore
     ) -> None:
-        """Each failure adds one to the pair and the account counter."""
-        for second in range(3):
-            await attempts.record_failure(
-                keys, NOW + timedelta(seconds=second), stale_before=NOW - timedelta(days=1)
-            )
+        """Below the thresholds every attempt is admitted and counted under pair and account."""
+        attempt = _policy().attempt(_email(), "10.0.0.1")
+        outcomes = [await attempts.reserve(attempt, NOW + timedelta(seconds=n)) for n in range(3)]
 
-        pair, account = await attempts.get(keys)
+        last = NOW + timedelta(seconds=2)
+        assert [o.admitted for o in outcomes] == [True, True, True]
+        assert outcomes[-1].records == (_record(3, last), _record(3, last))
 
-        expected = FailureRecord(failures=3, last_failure_at=NOW + timedelta(seconds=2))
-        assert (pair, account) == (expected, expected)
-
-    async def test_the_account_counter_is_shared_by_clients(
-        self, attempts: LoginAttemptStore, keys: ThrottleKeys
+    async def test_a_locked_counter_refuses_until_its_back_off_runs_out(
+        self, attempts: LoginAttemptStore
     ) -> None:
-        """Failures from two clients add up on the account, not on each other's pair."""
-        other = ThrottleKeys(pair=f"pair-{uuid.uuid4().hex}", account=keys.account)
-        stale = NOW - timedelta(days=1)
-        await attempts.record_failure(keys, NOW, stale_before=stale)
-        await attempts.record_failure(other, NOW, stale_before=stale)
+        """Three failures lock for 1 s, the fourth for 2 s, and a refusal counts nothing."""
+        attempt = _policy(per_client=3).attempt(_email(), "10.0.0.1")
+        for _ in range(3):
+            await attempts.reserve(attempt, NOW)
+        second = timedelta(seconds=1)
 
-        pair, account = await attempts.get(other)
+        refused = await attempts.reserve(attempt, NOW)
+        fourth = await attempts.reserve(attempt, NOW + second)
+        still = await attempts.reserve(attempt, NOW + 2 * second)
+        fifth = await attempts.reserve(attempt, NOW + 3 * second)
 
-        assert pair is not None
-        assert account is not None
-        assert (pair.failures, account.failures) == (1, 2)
+        assert refused == Reservation(admitted=False, records=(_record(3, NOW), _record(3, NOW)))
+        assert fourth.admitted
+        assert not still.admitted
+        assert still.records[0] == _record(4, NOW + second)
+        assert fifth.admitted
+        assert fifth.records[0] == _record(5, NOW + 3 * second)
 
-    async def test_stale_counters_start_again(
-        self, attempts: LoginAttemptStore, keys: ThrottleKeys
+    async def test_the_back_off_stops_growing_at_its_cap(self, attempts: LoginAttemptStore) -> None:
+        """With a 2 s cap, the tenth failure past the threshold locks for 2 s, not 512."""
+        attempt = _policy(per_client=1, max_delay=timedelta(seconds=2)).attempt(
+            _email(), "10.0.0.1"
+        )
+        at = NOW
+        for _ in range(10):
+            assert (await attempts.reserve(attempt, at)).admitted
+            at += timedelta(seconds=2)
+
+        assert not (await attempts.reserve(attempt, at - timedelta(seconds=1))).admitted
+        assert (await attempts.reserve(attempt, at)).admitted
+
+    async def test_the_account_ceiling_stops_every_client(
+        self, attempts: LoginAttemptStore
     ) -> None:
-        """A failure long after the last one counts as the first."""
-        await attempts.record_failure(keys, NOW, stale_before=NOW - timedelta(days=1))
-        later = NOW + timedelta(days=2)
+        """Failures from three clients add up on the account; a fourth client is refused."""
+        policy, email = _policy(per_account=3), _email()
+        for n in range(3):
+            assert (await attempts.reserve(policy.attempt(email, f"10.0.0.{n}"), NOW)).admitted
 
-        await attempts.record_failure(keys, later, stale_before=later - timedelta(days=1))
+        fourth = await attempts.reserve(policy.attempt(email, "10.0.0.9"), NOW)
 
-        pair, _ = await attempts.get(keys)
-        assert pair == FailureRecord(failures=1, last_failure_at=later)
+        assert fourth == Reservation(admitted=False, records=(None, _record(3, NOW)))
 
-    async def test_clear_forgets_both_counters(
-        self, attempts: LoginAttemptStore, keys: ThrottleKeys
+    async def test_an_attempt_refused_by_one_counter_counts_under_none(
+        self, attempts: LoginAttemptStore
     ) -> None:
-        """After a success nothing is remembered."""
-        await attempts.record_failure(keys, NOW, stale_before=NOW)
+        """A client locked on its pair adds nothing to the account while it keeps trying."""
+        policy, email = _policy(per_client=2), _email()
+        locked = policy.attempt(email, "203.0.113.7")
+        for _ in range(2 + 10):
+            await attempts.reserve(locked, NOW)
 
-        await attempts.clear(keys)
+        other = await attempts.reserve(policy.attempt(email, "10.0.0.1"), NOW)
 
-        assert await attempts.get(keys) == (None, None)
+        assert other.records == (_record(1, NOW), _record(3, NOW))
 
-    async def test_concurrent_failures_are_all_counted(
-        self, attempts: LoginAttemptStore, keys: ThrottleKeys
+    async def test_a_zero_threshold_counts_but_never_locks(
+        self, attempts: LoginAttemptStore
     ) -> None:
-        """Parallel failures lose no increment."""
+        """Threshold 0 disables a counter's lock, not its count."""
+        attempt = _policy(per_client=0, per_account=0).attempt(_email(), "10.0.0.1")
+
+        outcomes = [await attempts.reserve(attempt, NOW) for _ in range(20)]
+
+        assert all(o.admitted for o in outcomes)
+        assert outcomes[-1].records == (_record(20, NOW), _record(20, NOW))
+
+    async def test_forgotten_failures_start_again_from_one(
+        self, attempts: LoginAttemptStore
+    ) -> None:
+        """After a day without failures a locked counter admits again, counting from one."""
+        attempt = _policy(per_client=1, max_delay=timedelta(days=7)).attempt(_email(), "10.0.0.1")
+        await attempts.reserve(attempt, NOW)
+        await attempts.reserve(attempt, NOW + timedelta(seconds=1))
+        later = NOW + timedelta(days=1, seconds=2)
+
+        outcome = await attempts.reserve(attempt, later)
+
+        assert outcome == Reservation(admitted=True, records=(_record(1, later), _record(1, later)))
+
+    async def test_forty_attempts_at_once_on_one_pair_admit_exactly_per_client(
+        self, attempts: LoginAttemptStore
+    ) -> None:
+        """Sent together, forty guesses from one client are admitted like forty in a row: 5."""
+        attempt = _policy().attempt(_email(), "10.0.0.1")
+        outcomes: list[Reservation] = []
+
+        async def reserve() -> None:
+            outcomes.append(await attempts.reserve(attempt, NOW))
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(40):
+                tg.start_soon(reserve)
+
+        assert sum(o.admitted for o in outcomes) == 5
+        assert all(o.records[0] == _record(5, NOW) for o in outcomes if not o.admitted)
+
+    async def test_three_hundred_at_once_across_clients_admit_exactly_per_account(
+        self, attempts: LoginAttemptStore
+    ) -> None:
+        """Three hundred guesses from three hundred clients at once: exactly 100 admitted."""
+        policy, email = _policy(), _email()
+        outcomes: list[Reservation] = []
+
+        async def reserve(n: int) -> None:
+            client = f"198.51.{n // 250}.{n % 250}"
+            outcomes.append(await attempts.reserve(policy.attempt(email, client), NOW))
+
+        async with anyio.create_task_group() as tg:
+            for n in range(300):
+                tg.start_soon(reserve, n)
+
+        assert sum(o.admitted for o in outcomes) == 100
+        refused = [o for o in outcomes if not o.admitted]
+        assert all(o.records == (None, _record(100, NOW)) for o in refused)
+
+    async def test_a_device_attempt_is_counted_on_the_device_not_the_account(
+        self, attempts: LoginAttemptStore
+    ) -> None:
+        """A device-token attempt passes a locked account ceiling and counts on its device."""
+        policy, email = _policy(per_account=2), _email()
+        for n in range(2):
+            await attempts.reserve(policy.attempt(email, f"10.0.0.{n}"), NOW)
+
+        trusted = await attempts.reserve(policy.attempt(email, "10.0.0.9", device="d"), NOW)
+        untrusted = await attempts.reserve(policy.attempt(email, "10.0.0.8"), NOW)
+
+        assert trusted == Reservation(admitted=True, records=(_record(1, NOW), _record(1, NOW)))
+        assert untrusted == Reservation(admitted=False, records=(None, _record(2, NOW)))
+
+    async def test_release_takes_back_the_count_and_the_time(
+        self, attempts: LoginAttemptStore
+    ) -> None:
+        """A released attempt leaves the counters as they were, so no lock is restarted."""
+        attempt = _policy(per_client=1, base_delay=timedelta(seconds=10)).attempt(
+            _email(), "10.0.0.1"
+        )
+        await attempts.reserve(attempt, NOW)
+        later = NOW + timedelta(seconds=10)
+        assert (await attempts.reserve(attempt, later)).admitted
+
+        await attempts.release(attempt, later)
+
+        again = await attempts.reserve(attempt, later)  # as if the released one never came
+        assert again == Reservation(admitted=True, records=(_record(2, later), _record(2, later)))
+
+    async def test_release_after_a_later_attempt_takes_back_only_the_count(
+        self, attempts: LoginAttemptStore
+    ) -> None:
+        """The last failure stays the later attempt's when an earlier one is released."""
+        attempt = _policy(per_client=0).attempt(_email(), "10.0.0.1")
+        await attempts.reserve(attempt, NOW)
+        await attempts.reserve(attempt, NOW + timedelta(seconds=1))
+
+        await attempts.release(attempt, NOW)
+
+        after = await attempts.reserve(attempt, NOW + timedelta(seconds=2))
+        assert after.records[0] == _record(2, NOW + timedelta(seconds=2))
+
+    async def test_concurrent_releases_lose_nothing(self, attempts: LoginAttemptStore) -> None:
+        """Twenty attempts reserved and released at once leave nothing counted."""
+        attempt = _policy(per_client=0, per_account=0).attempt(_email(), "10.0.0.1")
+
+        async def round_trip() -> None:
+            await attempts.reserve(attempt, NOW)
+            await attempts.release(attempt, NOW)
+
         async with anyio.create_task_group() as tg:
             for _ in range(20):
-                tg.start_soon(
-                    lambda: attempts.record_failure(keys, NOW, stale_before=NOW - timedelta(days=1))
-                )
+                tg.start_soon(round_trip)
 
-        pair, account = await attempts.get(keys)
+        after = await attempts.reserve(attempt, NOW + timedelta(seconds=1))
+        assert after.records == (_record(1, NOW + timedelta(seconds=1)),) * 2
 
-        assert pair is not None
-        assert account is not None
-        assert (pair.failures, account.failures) == (20, 20)
+    async def test_clear_forgets_the_attempts_counters_only(
+        self, attempts: LoginAttemptStore
+    ) -> None:
+        """A success forgets its pair and the account, not another client's pair."""
+        policy, email = _policy(), _email()
+        mine, theirs = policy.attempt(email, "10.0.0.1"), policy.attempt(email, "10.0.0.2")
+        for attempt in (mine, mine, theirs, theirs):
+            await attempts.reserve(attempt, NOW)
+
+        await attempts.clear(mine)
+
+        assert (await attempts.reserve(mine, NOW)).records == (_record(1, NOW),) * 2
+        assert (await attempts.reserve(theirs, NOW)).records == (_record(3, NOW), _record(2, NOW))
+
+    async def test_clear_account_forgets_every_counter_of_that_account(
+        self, attempts: LoginAttemptStore
+    ) -> None:
+        """A password change forgets pairs, devices and the account, and nobody else's."""
+        policy, email, other = _policy(), _email(), _email()
+        touched: list[LoginAttempt] = [
+            policy.attempt(email, "10.0.0.1"),
+            policy.attempt(email, "10.0.0.2"),
+            policy.attempt(email, "10.0.0.3", device="d"),
+        ]
+        for attempt in [*touched, *touched, policy.attempt(other, "10.0.0.1")]:
+            await attempts.reserve(attempt, NOW)
+
+        await attempts.clear_account(LoginThrottlePolicy.account_key(email))
+
+        for attempt in touched:
+            assert (await attempts.reserve(attempt, NOW)).records[0] == _record(1, NOW)
+        elsewhere = await attempts.reserve(policy.attempt(other, "10.0.0.1"), NOW)
+        assert elsewhere.records == (_record(2, NOW),) * 2
+
+    async def test_purge_keeps_counters_with_recent_failures(
+        self, attempts: LoginAttemptStore
+    ) -> None:
+        """Purging idle counters leaves the ones still counting."""
+        attempt = _policy().attempt(_email(), "10.0.0.1")
+        await attempts.reserve(attempt, NOW)
+
+        await attempts.purge(NOW - timedelta(hours=1))
+
+        assert (await attempts.reserve(attempt, NOW)).records == (_record(2, NOW),) * 2

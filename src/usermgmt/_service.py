@@ -59,7 +59,8 @@ from usermgmt.domain.model import (
     UserPage,
     UserSlice,
 )
-from usermgmt.domain.policy import LoginThrottlePolicy, PasswordPolicy
+from usermgmt.domain.policy import PasswordPolicy
+from usermgmt.domain.throttle import LoginThrottlePolicy
 from usermgmt.domain.users import (
     ChangePassword,
     DeleteUser,
@@ -91,7 +92,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _PURGE_AFTER = timedelta(days=1)
-"""Ended sessions and stale throttle counters are kept this long, then purged."""
+"""Ended sessions, expired device tokens and stale throttle counters are kept this long."""
 
 
 _MAX_KEY_BYTES = 64 * 1024
@@ -247,7 +248,7 @@ class UserManagement:
         self._get = GetUser(uow)
         self._find = FindUser(uow)
         self._list = ListUsers(uow, secrets)
-        self._update = UpdateUser(uow, hasher, passwords, clock)
+        self._update = UpdateUser(uow, hasher, passwords, clock, attempts)
         self._change_password = ChangePassword(self._update)
         self._delete = DeleteUser(uow, clock)
         self._restore = RestoreUser(uow, clock)
@@ -258,7 +259,12 @@ class UserManagement:
 
     @classmethod
     def from_url(
-        cls, url: str, settings: Settings | None = None, *, clock: Clock | None = None
+        cls,
+        url: str,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        hasher: PasswordHasher | None = None,
     ) -> Self:
         """Build the service on the PostgreSQL database at *url*.
 
@@ -266,9 +272,10 @@ class UserManagement:
             url: a libpq connection URL, ``postgresql://user@host:5432/db``.
             settings: everything else (default: built-in defaults, not the environment).
             clock: the time source (default: the system clock).
+            hasher: the password hasher (default: argon2id with the settings' parameters).
         """
         settings = (settings or Settings()).evolve(database_url=url)
-        return cls._on_postgres(url, settings, clock=clock)
+        return cls._on_postgres(url, settings, clock=clock, hasher=hasher)
 
     @classmethod
     def embedded(cls, settings: Settings | None = None) -> Self:
@@ -332,13 +339,16 @@ class UserManagement:
         settings: Settings,
         *,
         clock: Clock | None = None,
+        hasher: PasswordHasher | None = None,
         resources: tuple[object, ...] = (),
     ) -> Self:
         clock = clock or SystemClock()
         database = PostgresDatabase(url, max_size=settings.database_pool_size)
         attempts: LoginAttemptStore = PostgresLoginAttemptStore(database.pool)
-        hasher = _hasher(settings)
-        closers: tuple[Callable[[], Awaitable[object]], ...] = (hasher.aclose,)
+        closers: tuple[Callable[[], Awaitable[object]], ...] = ()
+        if hasher is None:
+            own = _hasher(settings)
+            hasher, closers = own, (own.aclose,)
         if settings.redis_url:
             redis_store = _redis_attempts(settings.redis_url)
             attempts, closers = redis_store, (*closers, redis_store.aclose)
@@ -421,11 +431,15 @@ class UserManagement:
         return True if self._database is None else await self._database.ping()
 
     async def purge_expired(self) -> int:
-        """Delete sessions and throttle counters that ended more than a day ago; return how many."""
+        """Delete sessions, device tokens and throttle counters that ended a day ago or more.
+
+        Returns how many rows went.
+        """
         before = self._clock.now() - _PURGE_AFTER
         async with self._uow.standalone() as repos:
             sessions = await repos.sessions.purge(before)
-        return sessions + await self._attempts.purge(before - self._forget_after)
+            devices = await repos.devices.purge(before)
+        return sessions + devices + await self._attempts.purge(before - self._forget_after)
 
     def jwks(self) -> dict[str, list[dict[str, str]]] | None:
         """Return the public keys that verify access tokens, or ``None`` with a shared secret."""
@@ -466,9 +480,11 @@ class UserManagement:
         """Register a user (see :class:`usermgmt.domain.users.RegisterUser`)."""
         return await self._register(email, password, name, role=role, actor=actor)
 
-    async def authenticate(self, email: str, password: str, *, client: str = "") -> TokenPair:
+    async def authenticate(
+        self, email: str, password: str, *, client: str = "", device_token: str | None = None
+    ) -> TokenPair:
         """Sign in and start a session (see :class:`usermgmt.domain.auth.Authenticate`)."""
-        return await self._authenticate(email, password, client=client)
+        return await self._authenticate(email, password, client=client, device_token=device_token)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate a refresh token (see :class:`usermgmt.domain.auth.RefreshSession`)."""
@@ -566,13 +582,11 @@ class UserManagement:
 
 def _redis_attempts(url: str) -> RedisLoginAttemptStore:
     try:
-        from redis.asyncio import Redis  # noqa: PLC0415 - optional dependency
-
-        from usermgmt.adapters.redis import RedisLoginAttemptStore  # noqa: PLC0415
+        from usermgmt.adapters.redis import RedisLoginAttemptStore  # noqa: PLC0415 - optional
     except ImportError:
         msg = "USERMGMT_REDIS_URL is set but the redis client is missing: install usermgmt[redis]"
         raise ConfigurationError(msg) from None
-    return RedisLoginAttemptStore(Redis.from_url(url))
+    return RedisLoginAttemptStore.from_url(url)
 
 
 def _redis_store(url: str, namespace: str) -> Store:

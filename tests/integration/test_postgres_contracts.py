@@ -8,7 +8,12 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from tests.contracts import LoginAttemptStoreContract, SessionStoreContract, UserRepositoryContract
+from tests.contracts import (
+    DeviceTokenStoreContract,
+    LoginAttemptStoreContract,
+    SessionStoreContract,
+    UserRepositoryContract,
+)
 from usermgmt.adapters.postgres import PostgresDatabase, PostgresLoginAttemptStore
 from usermgmt.adapters.redis import RedisLoginAttemptStore
 from usermgmt.ports import LoginAttemptStore, UnitOfWork
@@ -30,6 +35,12 @@ class TestPostgresSessions(SessionStoreContract):
         return database.uow
 
 
+class TestPostgresDeviceTokens(DeviceTokenStoreContract):
+    @pytest.fixture
+    def uow(self, database: PostgresDatabase) -> UnitOfWork:
+        return database.uow
+
+
 class TestPostgresLoginAttempts(LoginAttemptStoreContract):
     @pytest.fixture
     def attempts(self, database: PostgresDatabase) -> LoginAttemptStore:
@@ -45,7 +56,8 @@ class TestRedisLoginAttempts(LoginAttemptStoreContract):
         except (RedisError, OSError) as exc:
             await client.aclose()
             pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
-        store = RedisLoginAttemptStore(client)
+        await client.aclose()
+        store = RedisLoginAttemptStore.from_url(REDIS_URL)
         try:
             yield store
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import anyio
 import argon2
 import pytest
 
@@ -182,6 +183,114 @@ async def test_a_success_clears_the_counters(um: UserManagement) -> None:
     await _fail(um, 4)
 
     assert await um.authenticate("ann@example.org", PASSWORD, client="10.0.0.1")
+
+
+class CountingHasher(Argon2PasswordHasher):
+    """The real argon2 hasher, counting the verifications it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST))
+        self.verified: list[str] = []
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        self.verified.append(password)
+        return await super().verify(password, password_hash)
+
+
+class VerifySheddingHasher(CountingHasher):
+    """Refuses the first *refusals* verifications at once, then verifies for real."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise OverloadedError(retry_after=1)
+        return await super().verify(password, password_hash)
+
+
+async def test_guesses_sent_at_once_are_verified_like_guesses_in_a_row(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Forty guesses at once from one client: five verified, the right one later refused."""
+    hasher = CountingHasher()
+    outcomes: list[str] = []
+    async with UserManagement.in_memory(settings, clock=clock, hasher=hasher) as um:
+        await um.register_user("ann@example.org", PASSWORD)
+
+        async def guess(n: int) -> None:
+            password = PASSWORD if n == 20 else f"wrong guess {n}"
+            try:
+                await um.authenticate("ann@example.org", password, client="10.0.0.1")
+            except LoginThrottledError:
+                outcomes.append("throttled" if n != 20 else "right one throttled")
+            except InvalidCredentialsError:
+                outcomes.append("wrong")
+
+        async with anyio.create_task_group() as tg:
+            for n in range(40):
+                tg.start_soon(guess, n)
+
+    assert len(hasher.verified) == 5
+    assert PASSWORD not in hasher.verified
+    assert sorted(set(outcomes)) == ["right one throttled", "throttled", "wrong"]
+
+
+async def test_an_attempt_the_hasher_refused_is_not_counted(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Ten logins shed before any hashing leave the counters as they were."""
+    hasher = VerifySheddingHasher(refusals=10)
+    async with UserManagement.in_memory(settings, clock=clock, hasher=hasher) as um:
+        await um.register_user("ann@example.org", PASSWORD)
+        for _ in range(10):
+            with pytest.raises(OverloadedError):
+                await um.authenticate("ann@example.org", "wrong password", client="10.0.0.1")
+
+        await _fail(um, 5)  # five real failures are still allowed, and lock
+        with pytest.raises(LoginThrottledError) as caught:
+            await um.authenticate("ann@example.org", PASSWORD, client="10.0.0.1")
+
+    assert caught.value.retry_after == 1
+    assert len(hasher.verified) == 5
+
+
+async def test_a_password_change_clears_the_accounts_counters(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Locked on its pair and its account, the owner signs in at once after a password change."""
+    async with UserManagement.in_memory(
+        settings.evolve(login_max_failures_per_account=8), clock=clock
+    ) as um:
+        user = await um.register_user("ann@example.org", PASSWORD)
+        await _fail(um, 5)
+        for n in range(3):
+            await _fail(um, 1, client=f"198.51.100.{n}")
+        with pytest.raises(LoginThrottledError):
+            await um.authenticate("ann@example.org", PASSWORD, client="10.0.0.1")
+
+        await um.change_password(user.id, "a brand new passphrase", actor=SYSTEM)
+
+        assert await um.authenticate("ann@example.org", "a brand new passphrase", client="10.0.0.1")
+        await _fail(um, 4)  # the pair starts again from zero too
+        assert await um.authenticate("ann@example.org", "a brand new passphrase", client="10.0.0.1")
+
+
+async def test_a_self_service_password_change_clears_the_counters_too(um: UserManagement) -> None:
+    """The owner who proves the current password gets the same fresh start."""
+    await um.register_user("ann@example.org", PASSWORD)
+    me = await um.validate_access_token(
+        (await um.authenticate("ann@example.org", PASSWORD, client="10.0.0.2")).access_token
+    )
+    await _fail(um, 5)
+
+    await um.change_password(
+        me.user.id, "a brand new passphrase", actor=me, current_password=PASSWORD
+    )
+
+    assert await um.authenticate("ann@example.org", "a brand new passphrase", client="10.0.0.1")
 
 
 # --- refresh rotation and reuse detection ---------------------------------------------------

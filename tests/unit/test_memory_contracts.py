@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.contracts import LoginAttemptStoreContract, SessionStoreContract, UserRepositoryContract
+from tests.contracts import (
+    DeviceTokenStoreContract,
+    LoginAttemptStoreContract,
+    SessionStoreContract,
+    UserRepositoryContract,
+)
 from usermgmt.adapters.memory import InMemoryLoginAttemptStore, InMemoryUnitOfWork
 from usermgmt.ports import LoginAttemptStore, UnitOfWork
 
@@ -18,6 +23,12 @@ class TestInMemoryUsers(UserRepositoryContract):
 
 
 class TestInMemorySessions(SessionStoreContract):
+    @pytest.fixture
+    def uow(self) -> UnitOfWork:
+        return InMemoryUnitOfWork()
+
+
+class TestInMemoryDeviceTokens(DeviceTokenStoreContract):
     @pytest.fixture
     def uow(self) -> UnitOfWork:
         return InMemoryUnitOfWork()

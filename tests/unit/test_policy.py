@@ -1,14 +1,14 @@
-"""The rules: emails, names, the password policy, throttling, cursors."""
+"""The rules: emails, names, the password policy, cursors."""
 
 from __future__ import annotations
 
 import base64
 import unicodedata
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tests.strategies import (
@@ -30,9 +30,7 @@ from usermgmt import (
 from usermgmt.adapters.blocklist import common_passwords
 from usermgmt.domain.model import UserId, clean_name
 from usermgmt.domain.policy import (
-    FailureRecord,
     ListPosition,
-    LoginThrottlePolicy,
     PasswordPolicy,
     decode_cursor,
     encode_cursor,
@@ -209,6 +207,8 @@ def test_an_unsafe_character_anywhere_in_a_name_is_refused(
 @given(passwords(min_size=8))
 def test_long_random_passwords_are_accepted(password: str) -> None:
     """No composition rules: any long enough, uncommon password passes."""
+    # Hypothesis also tries constants from local modules, this email too, refused on purpose.
+    assume(unicodedata.normalize("NFKC", password).casefold() not in {ANN.value, "ann"})
     assert POLICY.accept(password, ANN) == unicodedata.normalize("NFKC", password)
 
 
@@ -373,63 +373,6 @@ def test_a_common_password_with_invisible_characters_is_still_common() -> None:
 def test_passwords_are_nfkc_normalized() -> None:
     """Compatibility forms (full-width letters) normalize to the same password."""
     assert POLICY.accept("ｃｏｒｒｅｃｔｈｏｒｓｅ", ANN) == "correcthorse"
-
-
-# --- throttling ---------------------------------------------------------------------------
-
-
-def _record(failures: int, seconds_ago: float = 0) -> FailureRecord:
-    return FailureRecord(failures=failures, last_failure_at=NOW - timedelta(seconds=seconds_ago))
-
-
-def test_attempts_are_free_below_the_threshold() -> None:
-    """Four failures from one client cost nothing yet."""
-    assert LoginThrottlePolicy().retry_after(_record(4), _record(4), NOW) is None
-
-
-def test_the_wait_doubles_with_each_failure_past_the_threshold() -> None:
-    """The fifth failure locks for 1 s, the sixth for 2 s, the seventh for 4 s."""
-    policy = LoginThrottlePolicy()
-
-    waits = [policy.retry_after(_record(n), None, NOW) for n in (5, 6, 7)]
-
-    assert waits == [1, 2, 4]
-
-
-def test_the_wait_is_capped() -> None:
-    """However many failures, the wait stays bounded: time-based unlock always comes."""
-    assert LoginThrottlePolicy().retry_after(_record(90), None, NOW) == 15 * 60
-
-
-def test_the_lock_expires() -> None:
-    """Once the wait has passed, the next attempt is allowed."""
-    assert LoginThrottlePolicy().retry_after(_record(7, seconds_ago=4), None, NOW) is None
-
-
-def test_the_account_ceiling_applies_to_every_client() -> None:
-    """100 failures on the account lock it for a client that has none of its own."""
-    assert LoginThrottlePolicy().retry_after(None, _record(100), NOW) == 1
-
-
-def test_old_failures_are_forgotten() -> None:
-    """A counter idle for longer than a day no longer throttles."""
-    old = _record(50, seconds_ago=timedelta(days=1, seconds=1).total_seconds())
-
-    assert LoginThrottlePolicy(max_delay=timedelta(days=2)).retry_after(old, old, NOW) is None
-
-
-def test_a_zero_threshold_disables_that_counter() -> None:
-    """0 turns the per-client throttle off."""
-    assert LoginThrottlePolicy(per_client=0).retry_after(_record(1000), None, NOW) is None
-
-
-@given(st.text(max_size=30), st.text(max_size=30))
-def test_throttle_keys_reveal_nothing(email: str, client: str) -> None:
-    """Stored keys are digests: no address or IP can be read from them."""
-    keys = LoginThrottlePolicy.keys(email, client)
-
-    assert len(keys.pair) == len(keys.account) == 64
-    assert keys.pair != keys.account
 
 
 # --- cursors ------------------------------------------------------------------------------

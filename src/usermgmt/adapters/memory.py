@@ -19,6 +19,7 @@ from uuid import UUID
 import anyio
 import attrs
 
+from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.errors import EmailTakenError
 from usermgmt.domain.model import (
     Email,
@@ -29,7 +30,8 @@ from usermgmt.domain.model import (
     User,
     UserId,
 )
-from usermgmt.domain.policy import FailureRecord, ListPosition, ThrottleKeys
+from usermgmt.domain.policy import ListPosition
+from usermgmt.domain.throttle import FailureRecord, LoginAttempt, Reservation
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -79,7 +81,8 @@ class InMemoryDatabase:
     order: list[_OrderKey] = attrs.Factory(list)
     sessions: dict[SessionId, Session] = attrs.Factory(dict)
     tokens: dict[bytes, RefreshToken] = attrs.Factory(dict)
-    failures: dict[str, FailureRecord] = attrs.Factory(dict)
+    devices: dict[bytes, DeviceToken] = attrs.Factory(dict)
+    counters: dict[str, StoredCounter] = attrs.Factory(dict)
     lock: anyio.Lock | None = None
 
     def transaction_lock(self) -> anyio.Lock:
@@ -257,12 +260,47 @@ class InMemorySessionStore:
         return len(gone)
 
 
+class InMemoryDeviceTokenStore:
+    """Device tokens in a dict keyed by their digest."""
+
+    def __init__(self, db: InMemoryDatabase, journal: _Journal) -> None:
+        """Work on *db*, recording every change in *journal*."""
+        self._db = db
+        self._journal = journal
+
+    async def add(self, token: DeviceToken, *, replacing: bytes | None = None) -> None:
+        """Store *token*, forgetting *replacing*."""
+        if replacing is not None:
+            self._journal.pop(self._db.devices, replacing)
+        self._journal.put(self._db.devices, token.token_hash, token)
+
+    async def get(self, token_hash: bytes, now: datetime) -> DeviceToken | None:
+        """Return the token if it is stored and unexpired."""
+        token = self._db.devices.get(token_hash)
+        return token if token is not None and now < token.expires_at else None
+
+    async def revoke_all(self, user_id: UserId) -> int:
+        """Forget the user's tokens."""
+        gone = [h for h, t in self._db.devices.items() if t.user_id == user_id]
+        for token_hash in gone:
+            self._journal.pop(self._db.devices, token_hash)
+        return len(gone)
+
+    async def purge(self, before: datetime) -> int:
+        """Forget tokens that expired before *before*."""
+        gone = [h for h, t in self._db.devices.items() if t.expires_at < before]
+        for token_hash in gone:
+            self._journal.pop(self._db.devices, token_hash)
+        return len(gone)
+
+
 @attrs.frozen
 class InMemoryRepositories:
     """The repositories of one in-memory unit of work."""
 
     users: InMemoryUserRepository
     sessions: InMemorySessionStore
+    devices: InMemoryDeviceTokenStore
 
 
 class InMemoryUnitOfWork:
@@ -279,7 +317,9 @@ class InMemoryUnitOfWork:
             journal = _Journal()
             try:
                 yield InMemoryRepositories(
-                    InMemoryUserRepository(self.db, journal), InMemorySessionStore(self.db, journal)
+                    InMemoryUserRepository(self.db, journal),
+                    InMemorySessionStore(self.db, journal),
+                    InMemoryDeviceTokenStore(self.db, journal),
                 )
             except BaseException:
                 journal.rollback()
@@ -290,36 +330,84 @@ class InMemoryUnitOfWork:
         return self()
 
 
+@attrs.frozen(kw_only=True)
+class StoredCounter:
+    """One failure counter as the in-memory store keeps it."""
+
+    account: str
+    failures: int
+    last_failure_at: datetime
+    previous_failure_at: datetime | None = None
+    """The last failure before the latest reservation, restored if it is released."""
+
+    def record(self) -> FailureRecord | None:
+        """Return what the counter holds, ``None`` when it holds no failure."""
+        if self.failures == 0:
+            return None
+        return FailureRecord(failures=self.failures, last_failure_at=self.last_failure_at)
+
+
 class InMemoryLoginAttemptStore:
-    """Failed-login counters in a dict."""
+    """Failed-login counters in a dict.
+
+    Each method runs without awaiting between its check and its write, so on
+    the one event loop that owns the store every call is atomic.
+    """
 
     def __init__(self, db: InMemoryDatabase | None = None) -> None:
         """Keep the counters in *db* (a new one by default)."""
         self._db = db or InMemoryDatabase()
 
-    async def get(self, keys: ThrottleKeys) -> tuple[FailureRecord | None, FailureRecord | None]:
-        """Return the pair and account records."""
-        return self._db.failures.get(keys.pair), self._db.failures.get(keys.account)
+    async def reserve(self, attempt: LoginAttempt, now: datetime) -> Reservation:
+        """Admit and count *attempt*, or refuse it (see ``LoginAttemptStore.reserve``)."""
+        counters = self._db.counters
+        found = [counters.get(c.key) for c in attempt.counters]
+        records = tuple(c.record() if c else None for c in found)
+        if any(attempt.waits(records, now)):
+            return Reservation(admitted=False, records=records)
+        stale_before = attempt.schedule.stale_before(now)
+        for counter, old in zip(attempt.counters, found, strict=True):
+            fresh = old is None or old.last_failure_at < stale_before
+            counters[counter.key] = StoredCounter(
+                account=attempt.account,
+                failures=1 if old is None or fresh else old.failures + 1,
+                last_failure_at=now,
+                previous_failure_at=None if old is None else old.last_failure_at,
+            )
+        return Reservation(
+            admitted=True, records=tuple(counters[c.key].record() for c in attempt.counters)
+        )
 
-    async def record_failure(
-        self, keys: ThrottleKeys, now: datetime, *, stale_before: datetime
-    ) -> None:
-        """Count one more failure under both keys."""
-        for key in (keys.pair, keys.account):
-            old = self._db.failures.get(key)
-            count = 1 if old is None or old.last_failure_at < stale_before else old.failures + 1
-            self._db.failures[key] = FailureRecord(failures=count, last_failure_at=now)
+    async def release(self, attempt: LoginAttempt, reserved_at: datetime) -> None:
+        """Take back one reserved failure under each counter of *attempt*."""
+        for counter in attempt.counters:
+            old = self._db.counters.get(counter.key)
+            if old is None:
+                continue
+            latest = old.last_failure_at == reserved_at  # no later reservation moved it
+            self._db.counters[counter.key] = attrs.evolve(
+                old,
+                failures=max(old.failures - 1, 0),
+                last_failure_at=(old.previous_failure_at if latest else None)
+                or old.last_failure_at,
+                previous_failure_at=None if latest else old.previous_failure_at,
+            )
 
-    async def clear(self, keys: ThrottleKeys) -> None:
-        """Forget both counters."""
-        self._db.failures.pop(keys.pair, None)
-        self._db.failures.pop(keys.account, None)
+    async def clear(self, attempt: LoginAttempt) -> None:
+        """Forget the counters of *attempt*."""
+        for counter in attempt.counters:
+            self._db.counters.pop(counter.key, None)
+
+    async def clear_account(self, account: str) -> None:
+        """Forget every counter of *account*."""
+        for key in [k for k, c in self._db.counters.items() if c.account == account]:
+            del self._db.counters[key]
 
     async def purge(self, before: datetime) -> int:
         """Forget counters idle since before *before*."""
-        stale = [k for k, r in self._db.failures.items() if r.last_failure_at < before]
+        stale = [k for k, c in self._db.counters.items() if c.last_failure_at < before]
         for key in stale:
-            del self._db.failures[key]
+            del self._db.counters[key]
         return len(stale)
 
 

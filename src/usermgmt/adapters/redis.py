@@ -1,74 +1,158 @@
-"""Failed-login counters in Redis, for deployments that set ``USERMGMT_REDIS_URL``."""
+"""Failed-login counters in Redis, for deployments that set ``USERMGMT_REDIS_URL``.
+
+All counters of one account live in one hash (fields ``<counter>:f`` for the
+failures, ``:t`` for the last failure and ``:p`` for the one before, in
+microseconds since the epoch), so that every operation is one command or one
+Lua script on one key: atomic, and on one slot of a cluster. The hash expires
+once the account has had no failure for the schedule's memory.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from usermgmt.domain.errors import UnavailableError
-from usermgmt.domain.policy import FailureRecord, ThrottleKeys
+from usermgmt.domain.throttle import FailureRecord, LoginAttempt, Reservation
 
-_PREFIX: Final = "usermgmt:login-failures:"
-# Atomic per key: start again from one when the last failure is older than the cut-off.
-_RECORD: Final = """
-local now, stale_before, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-for _, key in ipairs(KEYS) do
-    local last = tonumber(redis.call('HGET', key, 'last') or '0')
-    if last < stale_before then
-        redis.call('HSET', key, 'failures', 1, 'last', now)
-    else
-        redis.call('HINCRBY', key, 'failures', 1)
-        redis.call('HSET', key, 'last', now)
+_PREFIX: Final = "usermgmt:login-throttle:"
+POOL_SIZE: Final = 50
+"""Connections to Redis per process; more logins at once wait for one."""
+POOL_TIMEOUT: Final = 3
+"""Seconds a login waits for a free connection before it is answered as unavailable."""
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+# ARGV: now, stale_before, ttl, n, then n times (counter, threshold), then the lock durations.
+# Times travel and are stored as the strings they came as: Lua would print a number of
+# microseconds with 14 digits and lose the last ones. Past 768 fields (256 counters), the
+# forgotten counters of the account are dropped from its hash.
+_RESERVE: Final = """
+local now, stale_before = tonumber(ARGV[1]), tonumber(ARGV[2])
+local ttl, n = tonumber(ARGV[3]), tonumber(ARGV[4])
+local locks = {}
+for i = 5 + 2 * n, #ARGV do locks[#locks + 1] = tonumber(ARGV[i]) end
+local found, locked = {}, false
+for i = 1, n do
+    local id, threshold = ARGV[3 + 2 * i], tonumber(ARGV[4 + 2 * i])
+    local fields = redis.call('HMGET', KEYS[1], id .. ':f', id .. ':t')
+    local failures, last = tonumber(fields[1] or '0'), fields[2] or '0'
+    found[i] = {id, failures, last}
+    local at = tonumber(last)
+    if threshold > 0 and failures >= threshold and at >= stale_before then
+        if at + locks[math.min(failures - threshold + 1, #locks)] > now then locked = true end
     end
-    redis.call('EXPIRE', key, ttl)
+end
+local out = {locked and 0 or 1}
+for i = 1, n do
+    local id, failures, last = found[i][1], found[i][2], found[i][3]
+    if not locked then
+        if tonumber(last) < stale_before then failures = 1 else failures = failures + 1 end
+        redis.call('HSET', KEYS[1], id .. ':f', tostring(failures), id .. ':t', ARGV[1],
+                   id .. ':p', last)
+        last = ARGV[1]
+    end
+    out[#out + 1] = tostring(failures)
+    out[#out + 1] = last
+end
+if not locked then
+    if redis.call('HLEN', KEYS[1]) > 768 then
+        local all = redis.call('HGETALL', KEYS[1])
+        for j = 1, #all, 2 do
+            local field, value = all[j], all[j + 1]
+            if string.sub(field, -2) == ':t' and tonumber(value) < stale_before then
+                local id = string.sub(field, 1, -3)
+                redis.call('HDEL', KEYS[1], id .. ':f', id .. ':t', id .. ':p')
+            end
+        end
+    end
+    redis.call('EXPIRE', KEYS[1], ttl)
+end
+return out
+"""
+# ARGV: reserved_at, then the counters.
+_RELEASE: Final = """
+for i = 2, #ARGV do
+    local id = ARGV[i]
+    local fields = redis.call('HMGET', KEYS[1], id .. ':f', id .. ':t', id .. ':p')
+    if fields[1] then
+        local failures = math.max(tonumber(fields[1]) - 1, 0)
+        redis.call('HSET', KEYS[1], id .. ':f', tostring(failures))
+        if fields[2] == ARGV[1] then
+            if fields[3] then redis.call('HSET', KEYS[1], id .. ':t', fields[3]) end
+            redis.call('HDEL', KEYS[1], id .. ':p')
+        end
+    end
 end
 return 1
 """
 
 
 def _micros(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 class RedisLoginAttemptStore:
-    """Counters as Redis hashes that expire by themselves once stale."""
+    """Counters as one Redis hash per account, expiring by themselves once stale."""
 
-    def __init__(self, client: Redis, *, forget_after: timedelta = timedelta(hours=24)) -> None:
-        """Use *client*; keys live *forget_after* past their last failure."""
+    def __init__(self, client: Redis) -> None:
+        """Use *client*."""
         self._redis = client
-        self._ttl = int(forget_after.total_seconds())
-        self._record = client.register_script(_RECORD)
+        self._reserve = client.register_script(_RESERVE)
+        self._release = client.register_script(_RELEASE)
 
-    async def get(self, keys: ThrottleKeys) -> tuple[FailureRecord | None, FailureRecord | None]:
-        """Return the pair and account records."""
+    @classmethod
+    def from_url(cls, url: str) -> RedisLoginAttemptStore:
+        """Connect to the Redis at *url* through a pool that makes a burst wait, not fail.
+
+        redis-py's default pool refuses the 101st concurrent command outright;
+        a burst of logins must queue for a connection instead.
+        """
+        pool = BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE, timeout=POOL_TIMEOUT)
+        return cls(Redis.from_pool(pool))  # the client owns the pool: aclose() closes it
+
+    async def reserve(self, attempt: LoginAttempt, now: datetime) -> Reservation:
+        """Admit and count *attempt*, or refuse it, in one script (see the port)."""
+        schedule = attempt.schedule
+        args: list[str | int] = [
+            _micros(now),
+            _micros(schedule.stale_before(now)),
+            max(1, int(schedule.forget_after.total_seconds())),
+            len(attempt.counters),
+        ]
+        for counter in attempt.counters:
+            args += [counter.key, counter.threshold]
+        args += [lock // _MICROSECOND for lock in schedule.locks]
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for key in (keys.pair, keys.account):
-                    pipe.hmget(_PREFIX + key, "failures", "last")
-                pair, account = await pipe.execute()
+            out = await self._reserve(keys=[_PREFIX + attempt.account], args=args)
         except RedisError as exc:
             raise UnavailableError from exc
-        return _record(pair), _record(account)
+        records = tuple(_record(int(out[i]), int(out[i + 1])) for i in range(1, len(out), 2))
+        return Reservation(admitted=int(out[0]) == 1, records=records)
 
-    async def record_failure(
-        self, keys: ThrottleKeys, now: datetime, *, stale_before: datetime
-    ) -> None:
-        """Count one more failure under both keys, atomically."""
+    async def release(self, attempt: LoginAttempt, reserved_at: datetime) -> None:
+        """Take back one reserved failure under each counter of *attempt*."""
+        args: list[str | int] = [_micros(reserved_at), *(c.key for c in attempt.counters)]
         try:
-            await self._record(
-                keys=[_PREFIX + keys.pair, _PREFIX + keys.account],
-                args=[_micros(now), _micros(stale_before), self._ttl],
-            )
+            await self._release(keys=[_PREFIX + attempt.account], args=args)
         except RedisError as exc:
             raise UnavailableError from exc
 
-    async def clear(self, keys: ThrottleKeys) -> None:
-        """Forget both counters."""
+    async def clear(self, attempt: LoginAttempt) -> None:
+        """Forget the counters of *attempt*."""
+        fields = [f"{c.key}:{part}" for c in attempt.counters for part in "ftp"]
         try:
-            await self._redis.delete(_PREFIX + keys.pair, _PREFIX + keys.account)
+            await self._redis.hdel(_PREFIX + attempt.account, *fields)
+        except RedisError as exc:
+            raise UnavailableError from exc
+
+    async def clear_account(self, account: str) -> None:
+        """Forget every counter of *account*: its hash."""
+        try:
+            await self._redis.delete(_PREFIX + account)
         except RedisError as exc:
             raise UnavailableError from exc
 
@@ -82,11 +166,10 @@ class RedisLoginAttemptStore:
         await self._redis.aclose()
 
 
-def _record(fields: list[bytes | None]) -> FailureRecord | None:
-    failures, last = fields
-    if failures is None or last is None:
+def _record(failures: int, last: int) -> FailureRecord | None:
+    if failures == 0:
         return None
     return FailureRecord(
-        failures=int(failures),
-        last_failure_at=datetime.fromtimestamp(int(last) / 1_000_000, UTC),
+        failures=failures,
+        last_failure_at=_EPOCH + last * _MICROSECOND,
     )

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from usermgmt.domain.devices import DeviceToken, hash_device_token
 from usermgmt.domain.errors import (
     InvalidCredentialsError,
     InvalidTokenError,
@@ -25,11 +26,8 @@ from usermgmt.domain.model import (
     User,
     hash_refresh_token,
 )
-from usermgmt.domain.policy import (
-    PASSWORD_MAX_LENGTH,
-    LoginThrottlePolicy,
-    normalize_password,
-)
+from usermgmt.domain.policy import PASSWORD_MAX_LENGTH, normalize_password
+from usermgmt.domain.throttle import LoginAttempt, LoginThrottlePolicy
 from usermgmt.ports import (
     Clock,
     IdGenerator,
@@ -84,11 +82,17 @@ class TokenIssuer:
 
 @attrs.frozen
 class Authenticate:
-    """Exchange an email and password for a new session's tokens.
+    """Exchange an email and password for a new session's tokens and a device token.
 
     Every failure (unknown email, wrong password, deleted or deactivated user)
     costs one password verification and ends in the same error, so neither the
     answer nor its timing tells whether an account exists.
+
+    The attempt is reserved with the throttle before the password is verified,
+    and counted as a failure from then on: a success forgives it, an attempt
+    that could not be verified at all (the hasher refused the work, or the
+    caller went away) is released. So guesses sent at once are throttled
+    exactly like guesses sent one after another.
     """
 
     _uow: UnitOfWork
@@ -100,8 +104,15 @@ class Authenticate:
     _clock: Clock
     _ids: IdGenerator
 
-    async def __call__(self, email: str, password: str, *, client: str = "") -> TokenPair:
+    async def __call__(
+        self, email: str, password: str, *, client: str = "", device_token: str | None = None
+    ) -> TokenPair:
         """Sign in from *client* (an IP address, or ``""`` when there is none).
+
+        *device_token* is the one an earlier login from this device returned:
+        while it is valid, the account's throttle ceiling does not apply to
+        this device. The pair returned carries a fresh device token; the one
+        presented is spent.
 
         Raises:
             LoginThrottledError: too many recent failures for this account.
@@ -118,38 +129,68 @@ class Authenticate:
             address: Email | None = Email.parse(email)
         except ValidationError:
             address = None  # cannot be an account: fail exactly like an unknown one
-        keys = self._throttle.keys(address.key if address else email.strip().lower(), client)
+        email_key = address.key if address else email.strip().lower()
         now = self._clock.now()
-        pair_record, account_record = await self._attempts.get(keys)
-        wait = self._throttle.retry_after(pair_record, account_record, now)
-        if wait is not None:
-            raise LoginThrottledError(wait)
+        user, device = await self._look_up(address, device_token, now)
+        trusted = device is not None and device.vouches_for(user, now)
+        attempt = await self._reserve(email_key, client, device if trusted else None, now)
 
-        user = None
-        if address is not None:
-            async with self._uow.standalone() as repos:
-                user = await repos.users.get_by_email(address)
         candidate = normalize_password(password)
-        verified = await self._hasher.verify(candidate, user.password_hash if user else None)
+        try:
+            verified = await self._hasher.verify(candidate, user.password_hash if user else None)
+        except BaseException:
+            await self._attempts.release(attempt, now)  # never checked: not a guess
+            raise
         if user is None or not verified or not user.can_sign_in:
-            await self._attempts.record_failure(
-                keys, now, stale_before=now - self._throttle.forget_after
-            )
-            raise InvalidCredentialsError
+            raise InvalidCredentialsError  # the reservation stands: it is the failure
 
-        if pair_record is not None or account_record is not None:
-            await self._attempts.clear(keys)
+        await self._attempts.clear(attempt)
         if self._hasher.needs_rehash(user.password_hash):
-            try:
-                upgraded = await self._hasher.hash(candidate)
-            except OverloadedError:
-                pass  # the upgrade waits for a quieter login; this one has succeeded
-            else:
-                async with self._uow.standalone() as repos:
-                    await repos.users.replace_password_hash(user.id, user.password_hash, upgraded)
-        return await self._start_session(user)
+            await self._upgrade(user, candidate)
+        return await self._start_session(user, device if trusted else None)
 
-    async def _start_session(self, user: User) -> TokenPair:
+    async def _upgrade(self, user: User, password: str) -> None:
+        """Re-hash the proven *password* with the current parameters, if the hasher will."""
+        try:
+            upgraded = await self._hasher.hash(password)
+        except OverloadedError:
+            return  # it sheds load: the upgrade waits for a later login, the login goes on
+        async with self._uow.standalone() as repos:
+            await repos.users.replace_password_hash(user.id, user.password_hash, upgraded)
+
+    async def _look_up(
+        self, address: Email | None, device_token: str | None, now: datetime
+    ) -> tuple[User | None, DeviceToken | None]:
+        if address is None:
+            return None, None  # no account: no device of one either
+        async with self._uow.standalone() as repos:
+            user = await repos.users.get_by_email(address)
+            device = None
+            if device_token is not None:
+                device = await repos.devices.get(hash_device_token(device_token), now)
+        return user, device
+
+    async def _reserve(
+        self, email_key: str, client: str, device: DeviceToken | None, now: datetime
+    ) -> LoginAttempt:
+        """Reserve the attempt, or raise :class:`LoginThrottledError` with the wait."""
+        attempt = self._throttle.attempt(
+            email_key, client, device=device.token_hash.hex() if device else None
+        )
+        reservation = await self._attempts.reserve(attempt, now)
+        if (
+            not reservation.admitted
+            and device is not None
+            and self._throttle.locked_only_by_device(attempt, reservation.records, now)
+        ):
+            # A device token that failed too often is worth nothing: count as any device.
+            attempt = self._throttle.attempt(email_key, client)
+            reservation = await self._attempts.reserve(attempt, now)
+        if not reservation.admitted:
+            raise LoginThrottledError(self._throttle.retry_after(attempt, reservation.records, now))
+        return attempt
+
+    async def _start_session(self, user: User, presented: DeviceToken | None) -> TokenPair:
         now = self._clock.now()
         session = Session.start(
             id=self._ids.new_session_id(),
@@ -158,9 +199,17 @@ class Authenticate:
             lifetime=self._sessions.refresh_token_ttl,
         )
         tokens, stored = self._issuer.issue(user, session, now)
+        secret = self._ids.new_secret()
+        device = DeviceToken.issue(
+            token_hash=hash_device_token(secret),
+            user_id=user.id,
+            now=now,
+            lifetime=self._sessions.refresh_token_ttl,
+        )
         async with self._uow() as tx:
             await tx.sessions.add(session, stored)
-        return tokens
+            await tx.devices.add(device, replacing=presented.token_hash if presented else None)
+        return attrs.evolve(tokens, device_token=secret)
 
 
 @attrs.frozen

@@ -258,6 +258,8 @@ class TokenPair:
     refresh_token: str = attrs.field(repr=False)
     expires_in: int
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    device_token: str | None = attrs.field(default=None, repr=False)
+    """Set by a login only: the device's proof that it signed in before."""
 
 
 @attrs.frozen(kw_only=True)

@@ -1,4 +1,4 @@
-"""Rules that decide: the password policy, login throttling, and who may do what."""
+"""Rules that decide: the password policy, and who may do what."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import binascii
 import hashlib
 import hmac
 import itertools
-import math
 import struct
 import sys
 import unicodedata
@@ -151,80 +150,6 @@ def _follower(char: str, step: int) -> str:
             return cycle[(index + step) % len(cycle)]
     code = ord(char) + step
     return chr(code) if 0 <= code <= sys.maxunicode else ""
-
-
-@attrs.frozen(kw_only=True)
-class FailureRecord:
-    """Consecutive failed logins counted under one throttle key."""
-
-    failures: int
-    last_failure_at: datetime
-
-
-@attrs.frozen(kw_only=True)
-class ThrottleKeys:
-    """The two counters a login attempt touches."""
-
-    pair: str
-    """This account from this client."""
-    account: str
-    """This account from every client."""
-
-
-@attrs.frozen(kw_only=True)
-class LoginThrottlePolicy:
-    """Exponential back-off after consecutive failures, per client and per account.
-
-    Once *per_client* failures pile up for one (account, client) pair, that pair
-    waits ``base_delay * 2**(failures - per_client)`` (capped at *max_delay*)
-    after each further failure. The looser *per_account* ceiling applies the same
-    back-off to every client, so guessing spread across many clients is bounded
-    too, while one client alone cannot reach it quickly enough to lock the owner
-    out. Locks expire by themselves; a success clears both counters, and so does
-    a day without failures. A threshold of 0 disables that counter.
-    """
-
-    per_client: int = 5
-    per_account: int = 100
-    base_delay: timedelta = timedelta(seconds=1)
-    max_delay: timedelta = timedelta(minutes=15)
-    forget_after: timedelta = timedelta(hours=24)
-    """A counter with no failure for this long starts again from zero."""
-
-    @staticmethod
-    def keys(email_key: str, client: str) -> ThrottleKeys:
-        """Return the counters for *email_key* attempted from *client*.
-
-        Unknown emails get counters exactly like known ones, so a 429 never
-        reveals that an account exists.
-        """
-
-        def digest(*parts: str) -> str:  # stored counters reveal no addresses
-            return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
-
-        return ThrottleKeys(
-            pair=digest("pair", email_key, client), account=digest("account", email_key)
-        )
-
-    def retry_after(
-        self, pair: FailureRecord | None, account: FailureRecord | None, now: datetime
-    ) -> int | None:
-        """Return the seconds to wait before the next attempt, or ``None`` if allowed now."""
-        waits = [
-            self._wait(record, threshold, now)
-            for record, threshold in ((pair, self.per_client), (account, self.per_account))
-        ]
-        return max((w for w in waits if w is not None), default=None)
-
-    def _wait(self, record: FailureRecord | None, threshold: int, now: datetime) -> int | None:
-        if record is None or threshold <= 0 or record.failures < threshold:
-            return None
-        if record.last_failure_at < now - self.forget_after:
-            return None
-        exponent = min(record.failures - threshold, 32)  # 2**32 s dwarfs any sane cap
-        lock = min(self.base_delay * (2**exponent), self.max_delay)
-        remaining = (record.last_failure_at + lock - now).total_seconds()
-        return math.ceil(remaining) if remaining > 0 else None
 
 
 # --- who may do what -----------------------------------------------------------------------

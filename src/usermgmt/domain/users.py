@@ -40,12 +40,14 @@ from usermgmt.domain.policy import (
     require_admin,
     require_self_or_admin,
 )
+from usermgmt.domain.throttle import LoginThrottlePolicy
 from usermgmt.ports import (
     Clock,
     IdGenerator,
+    LoginAttemptStore,
     PasswordHasher,
+    Repositories,
     ServiceSecrets,
-    SessionStore,
     UnitOfWork,
 )
 
@@ -261,13 +263,16 @@ class UpdateUser:
     A user may change their own name, email and password (the latter proven by
     the current password); only admins change roles and active state; the last
     active admin cannot be demoted or deactivated. A new password ends every
-    other session of the user; deactivation ends all of them.
+    other session of the user and clears the account's login throttle (the
+    user's devices stay trusted); deactivation ends all sessions and forgets
+    the devices.
     """
 
     _uow: UnitOfWork
     _hasher: PasswordHasher
     _policy: PasswordPolicy
     _clock: Clock
+    _attempts: LoginAttemptStore
 
     async def __call__(self, user_id: UserId, changes: UserChanges, *, actor: Actor) -> User:
         """Apply *changes* to user *user_id* on behalf of *actor*; return the updated user.
@@ -301,6 +306,8 @@ class UpdateUser:
             new_hash = await self._hasher.hash(
                 self._policy.accept(changes.password, email or before.email)
             )
+            # Before the change, so that a failure here leaves nothing half done.
+            await self._attempts.clear_account(LoginThrottlePolicy.account_key(before.email.value))
         now = self._clock.now()
         async with self._uow() as tx:
             # Admin rows are locked before the target's, in every transaction: no deadlock.
@@ -321,12 +328,12 @@ class UpdateUser:
             if current.is_active_admin and not updated.is_active_admin and admins <= 1:
                 raise LastAdminError
             await tx.users.update(updated)
-            await self._end_sessions(tx.sessions, current, updated, actor, proven=proven, now=now)
+            await self._end_sessions(tx, current, updated, actor, proven=proven, now=now)
         return updated
 
     @staticmethod
     async def _end_sessions(
-        sessions: SessionStore,
+        tx: Repositories,
         before: User,
         after: User,
         actor: Actor,
@@ -334,12 +341,18 @@ class UpdateUser:
         proven: bool,
         now: datetime,
     ) -> None:
-        """Deactivation ends every session; a new password every session but the changer's."""
+        """Deactivation ends every session; a new password every session but the changer's.
+
+        Deactivation also forgets the user's devices. A new password does not:
+        an owner who changes it under attack must still get in from their own
+        devices, and a token in other hands is throttled like one more client.
+        """
         if before.is_active and not after.is_active:
-            await sessions.revoke_all(after.id, now)
+            await tx.sessions.revoke_all(after.id, now)
+            await tx.devices.revoke_all(after.id)
         elif before.password_hash != after.password_hash:
             keep = actor.session_id if proven and isinstance(actor, Principal) else None
-            await sessions.revoke_all(after.id, now, keep=keep)
+            await tx.sessions.revoke_all(after.id, now, keep=keep)
 
     async def _prove(self, user: User, current_password: str | None) -> None:
         if current_password is None:
@@ -375,7 +388,7 @@ class ChangePassword:
 
 @attrs.frozen
 class DeleteUser:
-    """Soft-delete a user: sign-in refused, sessions ended, email free again."""
+    """Soft-delete a user: sign-in refused, sessions ended, devices forgotten, email free."""
 
     _uow: UnitOfWork
     _clock: Clock
@@ -399,6 +412,7 @@ class DeleteUser:
                 raise LastAdminError
             await tx.users.update(user.deleted(now))
             await tx.sessions.revoke_all(user_id, now)
+            await tx.devices.revoke_all(user_id)
 
 
 @attrs.frozen

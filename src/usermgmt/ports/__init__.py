@@ -2,6 +2,7 @@
 
 from usermgmt.ports.clock import Clock, IdGenerator
 from usermgmt.ports.repositories import (
+    DeviceTokenStore,
     LoginAttemptStore,
     Repositories,
     SessionStore,
@@ -12,6 +13,7 @@ from usermgmt.ports.security import PasswordHasher, ServiceSecrets, TokenCodec
 
 __all__ = [
     "Clock",
+    "DeviceTokenStore",
     "IdGenerator",
     "LoginAttemptStore",
     "PasswordHasher",

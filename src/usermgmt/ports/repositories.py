@@ -1,4 +1,4 @@
-"""Storage: users, sessions and login-failure counters, and the transactions around them."""
+"""Storage: users, sessions, device tokens and login-failure counters, and their transactions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.model import (
     Email,
     RefreshToken,
@@ -16,7 +17,8 @@ from usermgmt.domain.model import (
     User,
     UserId,
 )
-from usermgmt.domain.policy import FailureRecord, ListPosition, ThrottleKeys
+from usermgmt.domain.policy import ListPosition
+from usermgmt.domain.throttle import LoginAttempt, Reservation
 
 
 class UserRepository(Protocol):
@@ -134,6 +136,26 @@ class SessionStore(Protocol):
         ...
 
 
+class DeviceTokenStore(Protocol):
+    """Device tokens: which devices signed in as which user, stored as digests."""
+
+    async def add(self, token: DeviceToken, *, replacing: bytes | None = None) -> None:
+        """Store *token*, and forget the token *replacing* (a digest) if given."""
+        ...
+
+    async def get(self, token_hash: bytes, now: datetime) -> DeviceToken | None:
+        """Return the token stored under *token_hash* if it has not expired at *now*."""
+        ...
+
+    async def revoke_all(self, user_id: UserId) -> int:
+        """Forget every device token of *user_id*; return how many there were."""
+        ...
+
+    async def purge(self, before: datetime) -> int:
+        """Forget tokens that expired before *before*; return how many."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories of one unit of work."""
 
@@ -145,6 +167,11 @@ class Repositories(Protocol):
     @property
     def sessions(self) -> SessionStore:
         """The sessions."""
+        ...
+
+    @property
+    def devices(self) -> DeviceTokenStore:
+        """The device tokens."""
         ...
 
 
@@ -165,23 +192,39 @@ class UnitOfWork(Protocol):
 
 
 class LoginAttemptStore(Protocol):
-    """Counters of consecutive failed logins, shared by every instance."""
+    """Counters of consecutive failed logins, shared by every instance.
 
-    async def get(self, keys: ThrottleKeys) -> tuple[FailureRecord | None, FailureRecord | None]:
-        """Return the (pair, account) records, ``None`` where there are no failures."""
-        ...
+    A login attempt is reserved before its password is verified and counted
+    as a failure at once; a success forgives it. Every method is one atomic
+    step, so concurrent attempts are counted as if they came one by one.
+    """
 
-    async def record_failure(
-        self, keys: ThrottleKeys, now: datetime, *, stale_before: datetime
-    ) -> None:
-        """Count one more failure at *now* under both keys.
+    async def reserve(self, attempt: LoginAttempt, now: datetime) -> Reservation:
+        """Admit *attempt* at *now* and count it under each of its counters, or refuse it.
 
-        A counter whose last failure came before *stale_before* starts again from one.
+        In one atomic step: if no counter of *attempt* is locked by its
+        schedule, each counter counts one more failure at *now* (starting again
+        from one when its last failure is older than the schedule forgets);
+        otherwise nothing changes. Returns the decision with the counters'
+        records after it.
         """
         ...
 
-    async def clear(self, keys: ThrottleKeys) -> None:
-        """Forget the failures under both keys (after a successful login)."""
+    async def release(self, attempt: LoginAttempt, reserved_at: datetime) -> None:
+        """Take back the failure that an admitted *attempt* reserved at *reserved_at*.
+
+        For an attempt whose password could not be verified at all: each
+        counter counts one failure less and, when no later reservation came
+        in meanwhile, its last failure is the one before again.
+        """
+        ...
+
+    async def clear(self, attempt: LoginAttempt) -> None:
+        """Forget the failures under each counter of *attempt* (after its success)."""
+        ...
+
+    async def clear_account(self, account: str) -> None:
+        """Forget the failures under every counter of *account* (after a password change)."""
         ...
 
     async def purge(self, before: datetime) -> int:

@@ -137,7 +137,13 @@ def test_the_bearer_scheme_is_http_bearer_with_jwt(document: dict[str, Any]) -> 
             {"email", "password"},
             {"email": 254, "password": 1024, "name": 200},
         ),
-        ("post", "/api/auth/login", "LoginRequest", {"email", "password"}, {"email": 254}),
+        (
+            "post",
+            "/api/auth/login",
+            "LoginRequest",
+            {"email", "password"},
+            {"email": 254, "device_token": 512},
+        ),
         ("post", "/api/auth/refresh", "RefreshRequest", {"refresh_token"}, {}),
         ("patch", "/api/users/{user_id}", "UserUpdateRequest", set(), {}),
         ("put", "/api/users/{user_id}", "UserUpdateRequest", set(), {}),
@@ -162,6 +168,20 @@ def test_request_bodies_are_documented_with_their_fields_and_limits(
     assert set(described.get("required", [])) == required
     for field, limit in limits.items():
         assert described["properties"][field]["maxLength"] == limit
+
+
+def test_the_login_response_documents_the_device_token(document: dict[str, Any]) -> None:
+    """A login answers the token pair and the device token; a refresh answers the pair."""
+    login = _operation(document, "post", "/api/auth/login")["responses"]["200"]
+    refresh = _operation(document, "post", "/api/auth/refresh")["responses"]["200"]
+    shown = {
+        name: _schema(document, answer["content"]["application/json"]["schema"]["$ref"])
+        for name, answer in (("login", login), ("refresh", refresh))
+    }
+
+    pair = {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert set(shown["login"]["required"]) == {*pair, "device_token"}
+    assert set(shown["refresh"]["required"]) == pair
 
 
 def test_the_logout_body_is_optional(document: dict[str, Any]) -> None:

@@ -305,8 +305,15 @@ def test_login_returns_an_uncached_bearer_token_pair(api: Api) -> None:
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
+    assert set(body) == {
+        "access_token",
+        "refresh_token",
+        "token_type",
+        "expires_in",
+        "device_token",
+    }
     assert (body["token_type"], body["expires_in"]) == ("bearer", 900)
+    assert len(body["device_token"]) == 43
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -349,6 +356,7 @@ def test_refresh_returns_a_new_pair(api: Api) -> None:
 
     assert response.status_code == 200
     body = response.json()
+    assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
     assert body["refresh_token"] != ann.refresh_token
     assert response.headers["cache-control"] == "no-store"
     assert api.client.get("/api/auth/me", headers=bearer(body["access_token"])).status_code == 200

@@ -190,7 +190,7 @@ def redis_url() -> Iterator[str]:
         pytest.skip("no Redis at 127.0.0.1:6379")
 
     def forget() -> None:
-        for pattern in ("usermgmt_http:*", "usermgmt:login-failures:*"):
+        for pattern in ("usermgmt_http:*", "usermgmt:login-throttle:*"):
             keys = list(client.scan_iter(pattern))
             if keys:
                 client.delete(*keys)

@@ -2,6 +2,7 @@
 
 from usermgmt.adapters.postgres.attempts import PostgresLoginAttemptStore
 from usermgmt.adapters.postgres.database import PostgresDatabase, PostgresUnitOfWork
+from usermgmt.adapters.postgres.devices import PostgresDeviceTokenStore
 from usermgmt.adapters.postgres.migrate import MigrationState, Migrator
 from usermgmt.adapters.postgres.secrets import PostgresServiceSecrets
 from usermgmt.adapters.postgres.sessions import PostgresSessionStore
@@ -11,6 +12,7 @@ __all__ = [
     "MigrationState",
     "Migrator",
     "PostgresDatabase",
+    "PostgresDeviceTokenStore",
     "PostgresLoginAttemptStore",
     "PostgresServiceSecrets",
     "PostgresSessionStore",

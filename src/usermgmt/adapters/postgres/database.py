@@ -12,6 +12,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from usermgmt.adapters.postgres.devices import PostgresDeviceTokenStore
 from usermgmt.adapters.postgres.sessions import PostgresSessionStore
 from usermgmt.adapters.postgres.users import PostgresUserRepository
 from usermgmt.domain.errors import SchemaOutdatedError, UnavailableError
@@ -49,11 +50,14 @@ class PostgresRepositories:
 
     users: PostgresUserRepository
     sessions: PostgresSessionStore
+    devices: PostgresDeviceTokenStore
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[TupleRow]) -> PostgresRepositories:
         """Return repositories that run their statements on *conn*."""
-        return cls(PostgresUserRepository(conn), PostgresSessionStore(conn))
+        return cls(
+            PostgresUserRepository(conn), PostgresSessionStore(conn), PostgresDeviceTokenStore(conn)
+        )
 
 
 class PostgresUnitOfWork:

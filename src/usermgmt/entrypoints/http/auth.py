@@ -14,6 +14,7 @@ from usermgmt.entrypoints.http.limits import RATE_LIMITED
 from usermgmt.entrypoints.http.problems import errors
 from usermgmt.entrypoints.http.schemas import (
     LoginRequest,
+    LoginResponse,
     LogoutRequest,
     RefreshRequest,
     TokenPairResponse,
@@ -58,14 +59,21 @@ class AuthController(Controller):
         data: JSONBody[LoginRequest],
         request: Request[Any, Any, Any],
         service: NamedDependency[UserManagement],
-    ) -> TokenPairResponse:
-        """Exchange an email and password for an access token and a refresh token.
+    ) -> LoginResponse:
+        """Exchange an email and password for an access token, a refresh token and a device token.
 
         Repeated failures for one account from one client are throttled with a
-        growing ``Retry-After`` (the right password is refused too meanwhile).
+        growing ``Retry-After`` (the right password is refused too meanwhile);
+        failures from all clients together, past a looser ceiling, throttle
+        every client but the devices that present a valid ``device_token``.
         """
-        pair = await service.authenticate(data.email, data.password, client=client_address(request))
-        return TokenPairResponse.from_domain(pair)
+        pair = await service.authenticate(
+            data.email,
+            data.password,
+            client=client_address(request),
+            device_token=data.device_token,
+        )
+        return LoginResponse.from_domain(pair)
 
     @post(
         "/refresh",

@@ -17,13 +17,13 @@ of that address: no header value and no address reaches a store key.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from typing import Any, Final
 
 from litestar import Request
 from litestar.middleware.rate_limit import RateLimitConfig
 
 from usermgmt import Settings
+from usermgmt.domain.throttle import client_of
 
 STORE: Final = "rate_limit"
 """The name of the store that holds the windows (Litestar's store registry)."""
@@ -35,27 +35,10 @@ RATE_LIMITED: Final = {_EXEMPT: False}
 """The ``opt`` of a rate-limited route (a route's ``opt`` overrides the application's)."""
 
 
-def client_group(host: str) -> str:
-    """Return the address block that counts as one client: *host*, or its /64 for IPv6.
-
-    An IPv4 address mapped into IPv6 counts as that IPv4 address; a host that is
-    not an IP address at all (a test client) counts as itself.
-    """
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
 def client_identifier(request: Request[Any, Any, Any]) -> str:
     """Return the rate-limit identifier of *request*'s client: a digest of its address block."""
     host = request.client.host if request.client else ""
-    return hashlib.sha256(client_group(host).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(client_of(host).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def rate_limit(settings: Settings) -> RateLimitConfig | None:

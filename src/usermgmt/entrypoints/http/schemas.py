@@ -17,7 +17,7 @@ from usermgmt.domain.model import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from usermgmt.domain.policy import PASSWORD_MAX_LENGTH
 
 TOKEN_MAX_LENGTH: Final = 512
-"""Refresh tokens are 43 characters; anything much longer is refused unread."""
+"""Refresh and device tokens are 43 characters; anything much longer is refused unread."""
 
 EmailField = Annotated[str, msgspec.Meta(max_length=EMAIL_MAX_LENGTH, examples=["ann@example.org"])]
 PasswordField = Annotated[str, msgspec.Meta(max_length=PASSWORD_MAX_LENGTH)]
@@ -45,6 +45,13 @@ NameField = Annotated[str, msgspec.Meta(max_length=NAME_MAX_LENGTH, examples=["A
 RefreshTokenField = Annotated[
     str, msgspec.Meta(max_length=TOKEN_MAX_LENGTH, description="The opaque refresh token.")
 ]
+DeviceTokenField = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=TOKEN_MAX_LENGTH,
+        description="The opaque device token of an earlier login from this device.",
+    ),
+]
 
 
 # --- requests -----------------------------------------------------------------------------
@@ -59,10 +66,15 @@ class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """Credentials to exchange for a token pair."""
+    """Credentials to exchange for a token pair.
+
+    A device that signed in before sends the ``device_token`` it got then: while
+    it is valid, the account's throttle ceiling does not apply to this device.
+    """
 
     email: EmailField
     password: PasswordField
+    device_token: DeviceTokenField | None = None
 
 
 class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -137,6 +149,33 @@ class TokenPairResponse(msgspec.Struct):
             refresh_token=pair.refresh_token,
             token_type=pair.token_type,
             expires_in=pair.expires_in,
+        )
+
+
+class LoginResponse(msgspec.Struct):
+    """A new session's tokens, and the device token to present at the next login."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: Annotated[int, msgspec.Meta(description="Seconds until the access token expires.")]
+    device_token: Annotated[
+        str,
+        msgspec.Meta(
+            description="Keep it and send it with the next login from this device; "
+            "the one sent with this login is spent."
+        ),
+    ]
+
+    @classmethod
+    def from_domain(cls, pair: TokenPair) -> LoginResponse:
+        """Show *pair*, which a login made (so it carries a device token)."""
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            token_type=pair.token_type,
+            expires_in=pair.expires_in,
+            device_token=pair.device_token or "",
         )
 
 
