@@ -14,7 +14,7 @@ import psycopg
 from usermgmt import Settings, UserManagement
 from usermgmt.adapters.postgres import PostgresDatabase, PostgresServiceSecrets
 from usermgmt.domain.model import UserId
-from usermgmt.domain.policy import CURSOR_SECRET, ListPosition, encode_cursor
+from usermgmt.domain.rules.listing import CURSOR_SECRET, ListPosition, encode_cursor
 
 # Only to build the service for its migrations: no token is signed with it.
 _SECRET = "bench-only-signing-secret-0123456789abcdef"  # noqa: S105 - benchmark only

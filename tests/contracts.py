@@ -24,8 +24,13 @@ from usermgmt.domain.model import (
     UserId,
     hash_refresh_token,
 )
-from usermgmt.domain.policy import ListPosition
-from usermgmt.domain.throttle import FailureRecord, LoginAttempt, LoginThrottlePolicy, Reservation
+from usermgmt.domain.rules.listing import ListPosition
+from usermgmt.domain.rules.throttle import (
+    FailureRecord,
+    LoginAttempt,
+    LoginThrottlePolicy,
+    Reservation,
+)
 from usermgmt.ports import LoginAttemptStore, UnitOfWork
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

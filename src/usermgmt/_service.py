@@ -39,14 +39,6 @@ from usermgmt.adapters.postgres import (
     PostgresServiceSecrets,
 )
 from usermgmt.adapters.tokens import JwtTokenCodec
-from usermgmt.domain.auth import (
-    Authenticate,
-    Logout,
-    RefreshSession,
-    SessionPolicy,
-    TokenIssuer,
-    ValidateAccessToken,
-)
 from usermgmt.domain.errors import ConfigurationError
 from usermgmt.domain.model import (
     AccessClaims,
@@ -59,20 +51,9 @@ from usermgmt.domain.model import (
     UserPage,
     UserSlice,
 )
-from usermgmt.domain.policy import PasswordPolicy
-from usermgmt.domain.throttle import LoginThrottlePolicy
-from usermgmt.domain.users import (
-    ChangePassword,
-    DeleteUser,
-    FindUser,
-    GetUser,
-    ListUsers,
-    RegisterUser,
-    RestoreUser,
-    RevokeSessions,
-    UpdateUser,
-    UserChanges,
-)
+from usermgmt.domain.rules.passwords import PasswordPolicy
+from usermgmt.domain.rules.sessions import SessionPolicy
+from usermgmt.domain.rules.throttle import LoginThrottlePolicy
 from usermgmt.ports import (
     Clock,
     IdGenerator,
@@ -82,6 +63,25 @@ from usermgmt.ports import (
     UnitOfWork,
 )
 from usermgmt.settings import Settings
+from usermgmt.usecases._steps import PasswordChange, StartSession, TokenIssuer
+from usermgmt.usecases.accounts import (
+    ChangePassword,
+    DeleteUser,
+    FindUser,
+    GetUser,
+    RegisterUser,
+    RestoreUser,
+    UpdateUser,
+    UserChanges,
+)
+from usermgmt.usecases.listing import ListUsers
+from usermgmt.usecases.sessions import (
+    Authenticate,
+    Logout,
+    RefreshSession,
+    RevokeSessions,
+    ValidateAccessToken,
+)
 
 if TYPE_CHECKING:
     from litestar.stores.base import Store
@@ -237,22 +237,31 @@ class UserManagement:
             min_length=settings.password_min_length,
             common=common_passwords(settings.password_min_length),
         )
-        issuer = TokenIssuer(codec, ids, sessions)
-        self._register = RegisterUser(uow, hasher, passwords, clock, ids)
-        self._authenticate = Authenticate(
-            uow, attempts, hasher, issuer, throttle, sessions, clock, ids
+        issuer = TokenIssuer(codec=codec, ids=ids, policy=sessions)
+        start_session = StartSession(uow=uow, issuer=issuer, policy=sessions, clock=clock, ids=ids)
+        password_change = PasswordChange(hasher=hasher, policy=passwords, attempts=attempts)
+        self._register = RegisterUser(
+            uow=uow, hasher=hasher, policy=passwords, clock=clock, ids=ids
         )
-        self._refresh = RefreshSession(uow, issuer, sessions, clock)
-        self._validate = ValidateAccessToken(uow, codec, clock)
-        self._logout = Logout(uow, clock)
-        self._get = GetUser(uow)
-        self._find = FindUser(uow)
-        self._list = ListUsers(uow, secrets)
-        self._update = UpdateUser(uow, hasher, passwords, clock, attempts)
-        self._change_password = ChangePassword(self._update)
-        self._delete = DeleteUser(uow, clock)
-        self._restore = RestoreUser(uow, clock)
-        self._revoke = RevokeSessions(uow, clock)
+        self._authenticate = Authenticate(
+            uow=uow,
+            attempts=attempts,
+            hasher=hasher,
+            throttle=throttle,
+            start_session=start_session,
+            clock=clock,
+        )
+        self._refresh = RefreshSession(uow=uow, issuer=issuer, policy=sessions, clock=clock)
+        self._validate = ValidateAccessToken(uow=uow, codec=codec, clock=clock)
+        self._logout = Logout(uow=uow, clock=clock)
+        self._get = GetUser(uow=uow)
+        self._find = FindUser(uow=uow)
+        self._list = ListUsers(uow=uow, secrets=secrets)
+        self._update = UpdateUser(uow=uow, passwords=password_change, clock=clock)
+        self._change_password = ChangePassword(update=self._update)
+        self._delete = DeleteUser(uow=uow, clock=clock)
+        self._restore = RestoreUser(uow=uow, clock=clock)
+        self._revoke = RevokeSessions(uow=uow, clock=clock)
         self._uow = uow
 
     # --- construction ---------------------------------------------------------------------
@@ -477,43 +486,43 @@ class UserManagement:
         role: Role = Role.USER,
         actor: Actor | None = None,
     ) -> User:
-        """Register a user (see :class:`usermgmt.domain.users.RegisterUser`)."""
+        """Register a user (see :class:`usermgmt.usecases.accounts.RegisterUser`)."""
         return await self._register(email, password, name, role=role, actor=actor)
 
     async def authenticate(
         self, email: str, password: str, *, client: str = "", device_token: str | None = None
     ) -> TokenPair:
-        """Sign in and start a session (see :class:`usermgmt.domain.auth.Authenticate`)."""
+        """Sign in and start a session (see :class:`usermgmt.usecases.sessions.Authenticate`)."""
         return await self._authenticate(email, password, client=client, device_token=device_token)
 
     async def refresh(self, refresh_token: str) -> TokenPair:
-        """Rotate a refresh token (see :class:`usermgmt.domain.auth.RefreshSession`)."""
+        """Rotate a refresh token (see :class:`usermgmt.usecases.sessions.RefreshSession`)."""
         return await self._refresh(refresh_token)
 
     async def validate_access_token(self, token: str) -> Principal:
-        """Return who presents a token (see :class:`usermgmt.domain.auth.ValidateAccessToken`)."""
+        """Return the caller (see :class:`usermgmt.usecases.sessions.ValidateAccessToken`)."""
         return await self._validate(token)
 
     async def logout(self, principal: Principal, *, all_sessions: bool = False) -> None:
-        """End the caller's session, or all of them (see :class:`usermgmt.domain.auth.Logout`)."""
+        """End the session, or all of them (see :class:`usermgmt.usecases.sessions.Logout`)."""
         await self._logout(principal, all_sessions=all_sessions)
 
     async def get_user(
         self, user_id: UserId, *, actor: Actor, include_deleted: bool = False
     ) -> User:
-        """Read one user (see :class:`usermgmt.domain.users.GetUser`)."""
+        """Read one user (see :class:`usermgmt.usecases.accounts.GetUser`)."""
         return await self._get(user_id, actor=actor, include_deleted=include_deleted)
 
     async def find_user(
         self, reference: str, *, actor: Actor, include_deleted: bool = False
     ) -> User:
-        """Find a user by id or email (see :class:`usermgmt.domain.users.FindUser`)."""
+        """Find a user by id or email (see :class:`usermgmt.usecases.accounts.FindUser`)."""
         return await self._find(reference, actor=actor, include_deleted=include_deleted)
 
     async def list_users(
         self, *, actor: Actor, page: int = 1, per_page: int = 20, include_deleted: bool = False
     ) -> UserPage:
-        """List one numbered page of users (see :meth:`usermgmt.domain.users.ListUsers.page`)."""
+        """List one numbered page (see :meth:`usermgmt.usecases.listing.ListUsers.page`)."""
         return await self._list.page(
             actor=actor, page=page, per_page=per_page, include_deleted=include_deleted
         )
@@ -526,7 +535,7 @@ class UserManagement:
         per_page: int = 20,
         include_deleted: bool = False,
     ) -> UserSlice:
-        """List users after a cursor (see :meth:`usermgmt.domain.users.ListUsers.walk`)."""
+        """List users after a cursor (see :meth:`usermgmt.usecases.listing.ListUsers.walk`)."""
         return await self._list.walk(
             actor=actor, cursor=cursor, per_page=per_page, include_deleted=include_deleted
         )
@@ -543,7 +552,7 @@ class UserManagement:
         role: Role | None = None,
         is_active: bool | None = None,
     ) -> User:
-        """Change some of a user's fields (see :class:`usermgmt.domain.users.UpdateUser`)."""
+        """Change some of a user's fields (see :class:`usermgmt.usecases.accounts.UpdateUser`)."""
         changes = UserChanges(
             name=name,
             email=email,
@@ -562,21 +571,21 @@ class UserManagement:
         actor: Actor,
         current_password: str | None = None,
     ) -> User:
-        """Set a user's password (see :class:`usermgmt.domain.users.ChangePassword`)."""
+        """Set a user's password (see :class:`usermgmt.usecases.accounts.ChangePassword`)."""
         return await self._change_password(
             user_id, new_password, actor=actor, current_password=current_password
         )
 
     async def delete_user(self, user_id: UserId, *, actor: Actor) -> None:
-        """Soft-delete a user (see :class:`usermgmt.domain.users.DeleteUser`)."""
+        """Soft-delete a user (see :class:`usermgmt.usecases.accounts.DeleteUser`)."""
         await self._delete(user_id, actor=actor)
 
     async def restore_user(self, user_id: UserId, *, actor: Actor) -> User:
-        """Undo a soft delete (see :class:`usermgmt.domain.users.RestoreUser`)."""
+        """Undo a soft delete (see :class:`usermgmt.usecases.accounts.RestoreUser`)."""
         return await self._restore(user_id, actor=actor)
 
     async def revoke_sessions(self, user_id: UserId, *, actor: Actor) -> int:
-        """End every session of a user (see :class:`usermgmt.domain.users.RevokeSessions`)."""
+        """End every session of a user (see :class:`usermgmt.usecases.sessions.RevokeSessions`)."""
         return await self._revoke(user_id, actor=actor)
 
 

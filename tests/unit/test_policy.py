@@ -29,12 +29,8 @@ from usermgmt import (
 )
 from usermgmt.adapters.blocklist import common_passwords
 from usermgmt.domain.model import UserId, clean_name
-from usermgmt.domain.policy import (
-    ListPosition,
-    PasswordPolicy,
-    decode_cursor,
-    encode_cursor,
-)
+from usermgmt.domain.rules.listing import ListPosition, decode_cursor, encode_cursor
+from usermgmt.domain.rules.passwords import PasswordPolicy
 
 ANN = Email.parse("ann@example.org")
 POLICY = PasswordPolicy(common=common_passwords(8))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from usermgmt.domain.throttle import FailureRecord, LoginThrottlePolicy, client_of
+from usermgmt.domain.rules.throttle import FailureRecord, LoginThrottlePolicy, client_of
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 POLICY = LoginThrottlePolicy()

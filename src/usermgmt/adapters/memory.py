@@ -30,8 +30,8 @@ from usermgmt.domain.model import (
     User,
     UserId,
 )
-from usermgmt.domain.policy import ListPosition
-from usermgmt.domain.throttle import FailureRecord, LoginAttempt, Reservation
+from usermgmt.domain.rules.listing import ListPosition
+from usermgmt.domain.rules.throttle import FailureRecord, LoginAttempt, Reservation
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -16,7 +16,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from usermgmt.domain.errors import UnavailableError
-from usermgmt.domain.throttle import FailureRecord, LoginAttempt, Reservation
+from usermgmt.domain.rules.throttle import FailureRecord, LoginAttempt, Reservation
 
 _PREFIX: Final = "usermgmt:login-throttle:"
 POOL_SIZE: Final = 50

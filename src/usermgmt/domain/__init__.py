@@ -1,1 +1,1 @@
-"""The domain: entities, value objects, policies and use cases, free of I/O."""
+"""The domain: entities, value objects, errors and rules; synchronous and free of I/O."""

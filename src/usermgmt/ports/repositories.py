@@ -17,8 +17,8 @@ from usermgmt.domain.model import (
     User,
     UserId,
 )
-from usermgmt.domain.policy import ListPosition
-from usermgmt.domain.throttle import LoginAttempt, Reservation
+from usermgmt.domain.rules.listing import ListPosition
+from usermgmt.domain.rules.throttle import LoginAttempt, Reservation
 
 
 class UserRepository(Protocol):

@@ -21,7 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from usermgmt.adapters.postgres.database import translate_errors
 from usermgmt.domain.errors import UnavailableError
-from usermgmt.domain.throttle import FailureRecord, LoginAttempt, Reservation
+from usermgmt.domain.rules.throttle import FailureRecord, LoginAttempt, Reservation
 
 # A counter is locked when it holds at least its threshold of failures (0: never), its
 # last failure is not forgotten yet, and the lock for that many failures has not run out.

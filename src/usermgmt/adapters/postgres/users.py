@@ -12,7 +12,7 @@ from psycopg.rows import TupleRow, kwargs_row
 
 from usermgmt.domain.errors import EmailTakenError
 from usermgmt.domain.model import Email, Role, User, UserId
-from usermgmt.domain.policy import ListPosition
+from usermgmt.domain.rules.listing import ListPosition
 
 _INSERT: Final = """
     INSERT INTO users (id, email, email_key, name, role, is_active, password_hash,

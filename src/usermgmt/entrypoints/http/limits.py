@@ -23,7 +23,7 @@ from litestar import Request
 from litestar.middleware.rate_limit import RateLimitConfig
 
 from usermgmt import Settings
-from usermgmt.domain.throttle import client_of
+from usermgmt.domain.rules.throttle import client_of
 
 STORE: Final = "rate_limit"
 """The name of the store that holds the windows (Litestar's store registry)."""

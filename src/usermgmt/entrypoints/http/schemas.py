@@ -14,7 +14,7 @@ import msgspec
 
 from usermgmt import Role, TokenPair, User, UserPage, UserSlice
 from usermgmt.domain.model import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
-from usermgmt.domain.policy import PASSWORD_MAX_LENGTH
+from usermgmt.domain.rules.passwords import PASSWORD_MAX_LENGTH
 
 TOKEN_MAX_LENGTH: Final = 512
 """Refresh and device tokens are 43 characters; anything much longer is refused unread."""

@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
 from usermgmt import InvalidPageError, Principal, UserId, UserManagement
-from usermgmt.domain.users import MAX_PER_PAGE
+from usermgmt.domain.rules.listing import MAX_PER_PAGE
 from usermgmt.entrypoints.http.limits import RATE_LIMITED
 from usermgmt.entrypoints.http.problems import errors
 from usermgmt.entrypoints.http.schemas import (

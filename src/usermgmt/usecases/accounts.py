@@ -1,17 +1,13 @@
-"""Use cases of managing accounts: register, read, list, update, delete, restore."""
+"""Use cases of managing accounts: register, read, find, update, delete, restore."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
 from uuid import UUID
 
 import attrs
 
 from usermgmt.domain.errors import (
-    CurrentPasswordRequiredError,
-    InvalidPageError,
-    LastAdminError,
     PermissionDeniedError,
     UserNotDeletedError,
     UserNotFoundError,
@@ -24,38 +20,27 @@ from usermgmt.domain.model import (
     Role,
     User,
     UserId,
-    UserPage,
-    UserSlice,
     clean_name,
 )
-from usermgmt.domain.policy import (
-    CURSOR_SECRET,
-    ListPosition,
-    PasswordPolicy,
-    decode_cursor,
-    encode_cursor,
+from usermgmt.domain.rules.access import (
     is_privileged,
     is_self,
-    normalize_password,
     require_admin,
+    require_an_admin_left,
     require_self_or_admin,
 )
-from usermgmt.domain.throttle import LoginThrottlePolicy
+from usermgmt.domain.rules.passwords import PasswordPolicy
 from usermgmt.ports import (
     Clock,
     IdGenerator,
-    LoginAttemptStore,
     PasswordHasher,
     Repositories,
-    ServiceSecrets,
     UnitOfWork,
 )
-
-MAX_PER_PAGE: Final = 100
-MAX_PAGE: Final = 10_000_000
+from usermgmt.usecases._steps import PasswordChange, lock_for_change, shut_out
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class RegisterUser:
     """Register a user; the database settles races on the email."""
 
@@ -99,7 +84,7 @@ class RegisterUser:
         return user
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class GetUser:
     """Read one live user: one's own account, or anyone's for an admin."""
 
@@ -125,7 +110,7 @@ class GetUser:
         return user
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class FindUser:
     """Find a user by id or by email, for operators who name users either way."""
 
@@ -161,89 +146,6 @@ class FindUser:
         return user
 
 
-def _check_per_page(per_page: int) -> None:
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidPageError("per_page", f"must be between 1 and {MAX_PER_PAGE}")
-
-
-@attrs.frozen
-class ListUsers:
-    """List users oldest first, by page number or by an opaque, signed cursor (admins only)."""
-
-    _uow: UnitOfWork
-    _secrets: ServiceSecrets
-
-    async def page(
-        self, *, actor: Actor, page: int = 1, per_page: int = 20, include_deleted: bool = False
-    ) -> UserPage:
-        """Return page *page* (from 1) with the total.
-
-        Raises:
-            PermissionDeniedError: *actor* is not privileged.
-            InvalidPageError: *page* or *per_page* out of range.
-        """
-        require_admin(actor, "list users")
-        _check_per_page(per_page)
-        if not 1 <= page <= MAX_PAGE:
-            raise InvalidPageError("page", f"must be between 1 and {MAX_PAGE}")
-        offset = (page - 1) * per_page
-        async with self._uow.standalone() as repos:
-            total = await repos.users.count(include_deleted=include_deleted)
-            items: tuple[User, ...] = ()
-            if offset >= total:
-                pass  # past the end there is nothing to fetch
-            elif offset <= total // 2:
-                items = tuple(
-                    await repos.users.page(
-                        offset=offset, limit=per_page, include_deleted=include_deleted
-                    )
-                )
-            else:  # nearer the end: skip from the newest side, which is fewer rows to pass
-                from_end = total - offset - per_page
-                found = await repos.users.page(
-                    offset=max(from_end, 0),
-                    limit=per_page + min(from_end, 0),
-                    include_deleted=include_deleted,
-                    newest_first=True,
-                )
-                items = tuple(reversed(found))
-        return UserPage(items=items, page=page, per_page=per_page, total=total)
-
-    async def walk(
-        self,
-        *,
-        actor: Actor,
-        cursor: str | None = None,
-        per_page: int = 20,
-        include_deleted: bool = False,
-    ) -> UserSlice:
-        """Return the users after *cursor* (``None`` or ``""`` for the first page).
-
-        Keyset pagination: as fast at any depth, and a walk sees each user once
-        even while users are added or deleted.
-
-        Raises:
-            PermissionDeniedError: *actor* is not privileged.
-            InvalidPageError: *per_page* out of range.
-            InvalidCursorError: *cursor* is not one this service handed out, or was altered.
-        """
-        require_admin(actor, "list users")
-        _check_per_page(per_page)
-        key = await self._secrets.secret(CURSOR_SECRET)
-        position = decode_cursor(cursor, key) if cursor else None
-        async with self._uow.standalone() as repos:
-            found = await repos.users.after(
-                position, limit=per_page + 1, include_deleted=include_deleted
-            )
-        items = tuple(found[:per_page])
-        next_cursor = None
-        if len(found) > per_page:
-            last = items[-1]
-            position = ListPosition(created_at=last.created_at, user_id=last.id)
-            next_cursor = encode_cursor(position, key)
-        return UserSlice(items=items, next_cursor=next_cursor)
-
-
 @attrs.frozen(kw_only=True)
 class UserChanges:
     """A partial update: ``None`` leaves a field as it is."""
@@ -256,7 +158,7 @@ class UserChanges:
     is_active: bool | None = None
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class UpdateUser:
     """Change a user's profile, credentials, role or active state under the rules.
 
@@ -269,10 +171,8 @@ class UpdateUser:
     """
 
     _uow: UnitOfWork
-    _hasher: PasswordHasher
-    _policy: PasswordPolicy
+    _passwords: PasswordChange
     _clock: Clock
-    _attempts: LoginAttemptStore
 
     async def __call__(self, user_id: UserId, changes: UserChanges, *, actor: Actor) -> User:
         """Apply *changes* to user *user_id* on behalf of *actor*; return the updated user.
@@ -300,21 +200,13 @@ class UpdateUser:
             raise UserNotFoundError(str(user_id))
         proven = is_self(actor, user_id) and changes.password is not None
         if proven:
-            await self._prove(before, changes.current_password)
+            await self._passwords.prove(before, changes.current_password)
         new_hash = None
         if changes.password is not None:  # hashed before the transaction: it is slow
-            new_hash = await self._hasher.hash(
-                self._policy.accept(changes.password, email or before.email)
-            )
-            # Before the change, so that a failure here leaves nothing half done.
-            await self._attempts.clear_account(LoginThrottlePolicy.account_key(before.email.value))
+            new_hash = await self._passwords.hash_new(before, changes.password, email)
         now = self._clock.now()
         async with self._uow() as tx:
-            # Admin rows are locked before the target's, in every transaction: no deadlock.
-            admins = await tx.users.count_active_admins(lock=True) if touches_access else 0
-            current = await tx.users.get(user_id, for_update=True)
-            if current is None:
-                raise UserNotFoundError(str(user_id))
+            current, admins = await lock_for_change(tx, user_id, count_admins=touches_access)
             if proven and current.password_hash != before.password_hash:
                 raise WrongPasswordError  # changed meanwhile: the proof is stale
             updated = current.changed(
@@ -325,8 +217,7 @@ class UpdateUser:
                 is_active=changes.is_active,
                 password_hash=new_hash,
             )
-            if current.is_active_admin and not updated.is_active_admin and admins <= 1:
-                raise LastAdminError
+            require_an_admin_left(current, updated, admins)
             await tx.users.update(updated)
             await self._end_sessions(tx, current, updated, actor, proven=proven, now=now)
         return updated
@@ -341,29 +232,15 @@ class UpdateUser:
         proven: bool,
         now: datetime,
     ) -> None:
-        """Deactivation ends every session; a new password every session but the changer's.
-
-        Deactivation also forgets the user's devices. A new password does not:
-        an owner who changes it under attack must still get in from their own
-        devices, and a token in other hands is throttled like one more client.
-        """
+        """Deactivation shuts the user out; a new password ends every session but the changer's."""
         if before.is_active and not after.is_active:
-            await tx.sessions.revoke_all(after.id, now)
-            await tx.devices.revoke_all(after.id)
+            await shut_out(tx, after.id, now)
         elif before.password_hash != after.password_hash:
             keep = actor.session_id if proven and isinstance(actor, Principal) else None
-            await tx.sessions.revoke_all(after.id, now, keep=keep)
-
-    async def _prove(self, user: User, current_password: str | None) -> None:
-        if current_password is None:
-            raise CurrentPasswordRequiredError(
-                "current_password", "is required to change your own password"
-            )
-        if not await self._hasher.verify(normalize_password(current_password), user.password_hash):
-            raise WrongPasswordError
+            await PasswordChange.end_other_sessions(tx, after.id, now, keep=keep)
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class ChangePassword:
     """Set a user's password: the self-service form of :class:`UpdateUser` for one field."""
 
@@ -386,7 +263,7 @@ class ChangePassword:
         return await self._update(user_id, changes, actor=actor)
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class DeleteUser:
     """Soft-delete a user: sign-in refused, sessions ended, devices forgotten, email free."""
 
@@ -404,18 +281,14 @@ class DeleteUser:
         require_self_or_admin(actor, user_id, "delete another user")
         now = self._clock.now()
         async with self._uow() as tx:
-            admins = await tx.users.count_active_admins(lock=True)
-            user = await tx.users.get(user_id, for_update=True)
-            if user is None:
-                raise UserNotFoundError(str(user_id))
-            if user.is_active_admin and admins <= 1:
-                raise LastAdminError
-            await tx.users.update(user.deleted(now))
-            await tx.sessions.revoke_all(user_id, now)
-            await tx.devices.revoke_all(user_id)
+            user, admins = await lock_for_change(tx, user_id, count_admins=True)
+            deleted = user.deleted(now)
+            require_an_admin_left(user, deleted, admins)
+            await tx.users.update(deleted)
+            await shut_out(tx, user_id, now)
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class RestoreUser:
     """Undo a soft delete; the user's old sessions stay ended (admins only)."""
 
@@ -442,24 +315,3 @@ class RestoreUser:
             restored = user.restored(now)
             await tx.users.update(restored)
         return restored
-
-
-@attrs.frozen
-class RevokeSessions:
-    """End every session of a user: "sign out everywhere"."""
-
-    _uow: UnitOfWork
-    _clock: Clock
-
-    async def __call__(self, user_id: UserId, *, actor: Actor) -> int:
-        """End all sessions of user *user_id*; return how many were live.
-
-        Raises:
-            PermissionDeniedError: a plain user named somebody else.
-            UserNotFoundError: no such user.
-        """
-        require_self_or_admin(actor, user_id, "end another user's sessions")
-        async with self._uow() as tx:
-            if await tx.users.get(user_id, include_deleted=True) is None:
-                raise UserNotFoundError(str(user_id))
-            return await tx.sessions.revoke_all(user_id, self._clock.now())

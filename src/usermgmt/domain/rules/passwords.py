@@ -1,34 +1,17 @@
-"""Rules that decide: the password policy, and who may do what."""
+"""The password policy (NIST SP 800-63B): which passwords are accepted, and their checked form."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import itertools
-import struct
 import sys
 import unicodedata
 from collections.abc import Container
-from datetime import UTC, datetime, timedelta
 from typing import Final
-from uuid import UUID
 
 import attrs
 
-from usermgmt.domain.errors import (
-    InvalidCursorError,
-    PermissionDeniedError,
-    WeakPasswordError,
-)
-from usermgmt.domain.model import (
-    SYSTEM,
-    Actor,
-    Email,
-    Principal,
-    UserId,
-)
+from usermgmt.domain.errors import WeakPasswordError
+from usermgmt.domain.model import Email
 from usermgmt.domain.text import is_blank, is_control, nfkc_casefold, without_default_ignorables
 
 PASSWORD_MAX_LENGTH: Final = 1024
@@ -150,101 +133,3 @@ def _follower(char: str, step: int) -> str:
             return cycle[(index + step) % len(cycle)]
     code = ord(char) + step
     return chr(code) if 0 <= code <= sys.maxunicode else ""
-
-
-# --- who may do what -----------------------------------------------------------------------
-
-
-def is_privileged(actor: Actor) -> bool:
-    """Whether *actor* has administrative rights (an admin, or the operator)."""
-    return actor is SYSTEM or (isinstance(actor, Principal) and actor.user.is_admin)
-
-
-def is_self(actor: Actor, user_id: UserId) -> bool:
-    """Whether *actor* is the user *user_id* acting on their own account."""
-    return isinstance(actor, Principal) and actor.user.id == user_id
-
-
-def require_admin(actor: Actor, action: str) -> None:
-    """Refuse *action* unless *actor* is privileged.
-
-    Raises:
-        PermissionDeniedError: *actor* is a plain user.
-    """
-    if not is_privileged(actor):
-        raise PermissionDeniedError(action)
-
-
-def require_self_or_admin(actor: Actor, user_id: UserId, action: str) -> None:
-    """Refuse *action* on *user_id* unless it is the actor's own account or the actor is privileged.
-
-    Checked before any lookup, so a plain user cannot probe which ids exist.
-
-    Raises:
-        PermissionDeniedError: a plain user named somebody else.
-    """
-    if not (is_self(actor, user_id) or is_privileged(actor)):
-        raise PermissionDeniedError(action)
-
-
-# --- opaque listing cursors ------------------------------------------------------------------
-
-_CURSOR_PREFIX: Final = "u2"
-_CURSOR_LAYOUT: Final = struct.Struct(">q16s")
-_CURSOR_MAC_BYTES: Final = 16
-_CURSOR_LENGTH: Final = len(_CURSOR_PREFIX) + 54  # base64url of 24 + 16 bytes, unpadded
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-CURSOR_SECRET: Final = "listing-cursor"  # noqa: S105 - a purpose, not a secret
-"""The purpose under which the service-wide key that signs listing cursors is kept."""
-
-
-@attrs.frozen(kw_only=True)
-class ListPosition:
-    """Where a keyset walk stands: after the user created at *created_at* with *user_id*."""
-
-    created_at: datetime
-    user_id: UserId
-
-
-def _cursor_mac(raw: bytes, key: bytes) -> bytes:
-    return hmac.new(key, _CURSOR_PREFIX.encode() + raw, hashlib.sha256).digest()[:_CURSOR_MAC_BYTES]
-
-
-def encode_cursor(position: ListPosition, key: bytes) -> str:
-    """Return the opaque cursor for *position*, signed with *key* (HMAC-SHA256, 128 bits)."""
-    micros = (position.created_at - _EPOCH) // timedelta(microseconds=1)
-    raw = _CURSOR_LAYOUT.pack(micros, position.user_id.bytes)
-    signed = raw + _cursor_mac(raw, key)
-    return _CURSOR_PREFIX + base64.urlsafe_b64encode(signed).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str, key: bytes) -> ListPosition:
-    """Return the position a cursor from :func:`encode_cursor` with the same *key* stands for.
-
-    A cursor is signed, so that a client cannot forge one or alter one it was
-    given: the walk resumes only where this service said it would.
-
-    Raises:
-        InvalidCursorError: *cursor* was not made by :func:`encode_cursor` with *key*.
-    """
-    invalid = InvalidCursorError("cursor", "is not a cursor this service handed out")
-    if not cursor.startswith(_CURSOR_PREFIX) or len(cursor) != _CURSOR_LENGTH:
-        raise invalid
-    try:
-        signed = base64.urlsafe_b64decode(cursor[len(_CURSOR_PREFIX) :] + "==")
-    except (binascii.Error, ValueError):
-        raise invalid from None
-    raw, mac = signed[: _CURSOR_LAYOUT.size], signed[_CURSOR_LAYOUT.size :]
-    if not hmac.compare_digest(mac, _cursor_mac(raw, key)):
-        raise invalid
-    micros, id_bytes = _CURSOR_LAYOUT.unpack(raw)
-    try:
-        position = ListPosition(
-            created_at=_EPOCH + timedelta(microseconds=micros),
-            user_id=UserId(UUID(bytes=id_bytes)),
-        )
-    except OverflowError:  # signed by us, so only a key shared with something else gets here
-        raise invalid from None
-    if encode_cursor(position, key) != cursor:
-        raise invalid  # a non-canonical spelling of the same bytes
-    return position

@@ -1,8 +1,8 @@
-"""Use cases of signing in and out: login, refresh, logout, token validation."""
+"""Use cases of signing in and out: login, refresh, logout, token checks, sign-out everywhere."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import attrs
 
@@ -13,74 +13,34 @@ from usermgmt.domain.errors import (
     LoginThrottledError,
     OverloadedError,
     RefreshTokenReusedError,
+    UserNotFoundError,
     ValidationError,
     ValueTooLongError,
 )
 from usermgmt.domain.model import (
-    AccessClaims,
+    Actor,
     Email,
     Principal,
-    RefreshToken,
-    Session,
     TokenPair,
     User,
+    UserId,
     hash_refresh_token,
 )
-from usermgmt.domain.policy import PASSWORD_MAX_LENGTH, normalize_password
-from usermgmt.domain.throttle import LoginAttempt, LoginThrottlePolicy
+from usermgmt.domain.rules.access import require_self_or_admin
+from usermgmt.domain.rules.passwords import PASSWORD_MAX_LENGTH, normalize_password
+from usermgmt.domain.rules.sessions import SessionPolicy
+from usermgmt.domain.rules.throttle import LoginAttempt, LoginThrottlePolicy
 from usermgmt.ports import (
     Clock,
-    IdGenerator,
     LoginAttemptStore,
     PasswordHasher,
     TokenCodec,
     UnitOfWork,
 )
+from usermgmt.usecases._steps import StartSession, TokenIssuer
 
 
 @attrs.frozen(kw_only=True)
-class SessionPolicy:
-    """How long tokens live, and how long a spent refresh token is forgiven."""
-
-    access_token_ttl: timedelta = timedelta(minutes=15)
-    refresh_token_ttl: timedelta = timedelta(days=30)
-    """The absolute lifetime of a session: refreshing does not extend it."""
-    reuse_grace: timedelta = timedelta(seconds=10)
-    """A spent refresh token presented this soon after its rotation is refused
-    without revoking the session (two tabs refreshing at once); zero turns it off."""
-
-
-@attrs.frozen
-class TokenIssuer:
-    """Mints the token pair for a live session: shared by login and refresh."""
-
-    _codec: TokenCodec
-    _ids: IdGenerator
-    _policy: SessionPolicy
-
-    def issue(self, user: User, session: Session, now: datetime) -> tuple[TokenPair, RefreshToken]:
-        """Return the client's tokens and the stored form of the new refresh token."""
-        secret = self._ids.new_secret()
-        claims = AccessClaims(
-            subject=user.id,
-            session_id=session.id,
-            token_id=self._ids.new_token_id(),
-            role=user.role,
-            issued_at=now,
-            expires_at=now + self._policy.access_token_ttl,
-        )
-        pair = TokenPair(
-            access_token=self._codec.encode(claims),
-            refresh_token=secret,
-            expires_in=int(self._policy.access_token_ttl.total_seconds()),
-        )
-        stored = RefreshToken(
-            token_hash=hash_refresh_token(secret), session_id=session.id, issued_at=now
-        )
-        return pair, stored
-
-
-@attrs.frozen
 class Authenticate:
     """Exchange an email and password for a new session's tokens and a device token.
 
@@ -98,11 +58,9 @@ class Authenticate:
     _uow: UnitOfWork
     _attempts: LoginAttemptStore
     _hasher: PasswordHasher
-    _issuer: TokenIssuer
     _throttle: LoginThrottlePolicy
-    _sessions: SessionPolicy
+    _start_session: StartSession
     _clock: Clock
-    _ids: IdGenerator
 
     async def __call__(
         self, email: str, password: str, *, client: str = "", device_token: str | None = None
@@ -190,29 +148,8 @@ class Authenticate:
             raise LoginThrottledError(self._throttle.retry_after(attempt, reservation.records, now))
         return attempt
 
-    async def _start_session(self, user: User, presented: DeviceToken | None) -> TokenPair:
-        now = self._clock.now()
-        session = Session.start(
-            id=self._ids.new_session_id(),
-            user_id=user.id,
-            now=now,
-            lifetime=self._sessions.refresh_token_ttl,
-        )
-        tokens, stored = self._issuer.issue(user, session, now)
-        secret = self._ids.new_secret()
-        device = DeviceToken.issue(
-            token_hash=hash_device_token(secret),
-            user_id=user.id,
-            now=now,
-            lifetime=self._sessions.refresh_token_ttl,
-        )
-        async with self._uow() as tx:
-            await tx.sessions.add(session, stored)
-            await tx.devices.add(device, replacing=presented.token_hash if presented else None)
-        return attrs.evolve(tokens, device_token=secret)
 
-
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class RefreshSession:
     """Exchange a refresh token for a new pair; the presented token is spent.
 
@@ -260,7 +197,7 @@ class RefreshSession:
         return tokens
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class ValidateAccessToken:
     """Turn an access token into the caller.
 
@@ -288,7 +225,7 @@ class ValidateAccessToken:
         return Principal(user=user, session_id=claims.session_id)
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Logout:
     """End the caller's session, or every session of the caller."""
 
@@ -303,3 +240,24 @@ class Logout:
                 await repos.sessions.revoke_all(principal.user.id, now)
             else:
                 await repos.sessions.revoke(principal.session_id, now)
+
+
+@attrs.frozen(kw_only=True)
+class RevokeSessions:
+    """End every session of a user: "sign out everywhere"."""
+
+    _uow: UnitOfWork
+    _clock: Clock
+
+    async def __call__(self, user_id: UserId, *, actor: Actor) -> int:
+        """End all sessions of user *user_id*; return how many were live.
+
+        Raises:
+            PermissionDeniedError: a plain user named somebody else.
+            UserNotFoundError: no such user.
+        """
+        require_self_or_admin(actor, user_id, "end another user's sessions")
+        async with self._uow() as tx:
+            if await tx.users.get(user_id, include_deleted=True) is None:
+                raise UserNotFoundError(str(user_id))
+            return await tx.sessions.revoke_all(user_id, self._clock.now())

@@ -1,0 +1,1 @@
+"""The rules that decide, one module per concept: passwords, access, throttle, sessions, listing."""

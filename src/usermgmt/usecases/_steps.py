@@ -1,0 +1,189 @@
+"""The steps that more than one use case takes, each written once.
+
+Starting a session (login today; second-factor verification and passkey
+login next), changing a password and ending the other sessions (a password
+change today; a reset next), locking a user for a change that may remove the
+last active admin, and shutting a user out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from usermgmt.domain.devices import DeviceToken, hash_device_token
+from usermgmt.domain.errors import (
+    CurrentPasswordRequiredError,
+    UserNotFoundError,
+    WrongPasswordError,
+)
+from usermgmt.domain.model import (
+    AccessClaims,
+    Email,
+    RefreshToken,
+    Session,
+    SessionId,
+    TokenPair,
+    User,
+    UserId,
+    hash_refresh_token,
+)
+from usermgmt.domain.rules.passwords import PasswordPolicy, normalize_password
+from usermgmt.domain.rules.sessions import SessionPolicy
+from usermgmt.domain.rules.throttle import LoginThrottlePolicy
+from usermgmt.ports import (
+    Clock,
+    IdGenerator,
+    LoginAttemptStore,
+    PasswordHasher,
+    Repositories,
+    TokenCodec,
+    UnitOfWork,
+)
+
+
+@attrs.frozen(kw_only=True)
+class TokenIssuer:
+    """Mints the token pair for a live session: shared by starting and refreshing one."""
+
+    _codec: TokenCodec
+    _ids: IdGenerator
+    _policy: SessionPolicy
+
+    def issue(self, user: User, session: Session, now: datetime) -> tuple[TokenPair, RefreshToken]:
+        """Return the client's tokens and the stored form of the new refresh token."""
+        secret = self._ids.new_secret()
+        claims = AccessClaims(
+            subject=user.id,
+            session_id=session.id,
+            token_id=self._ids.new_token_id(),
+            role=user.role,
+            issued_at=now,
+            expires_at=now + self._policy.access_token_ttl,
+        )
+        pair = TokenPair(
+            access_token=self._codec.encode(claims),
+            refresh_token=secret,
+            expires_in=int(self._policy.access_token_ttl.total_seconds()),
+        )
+        stored = RefreshToken(
+            token_hash=hash_refresh_token(secret), session_id=session.id, issued_at=now
+        )
+        return pair, stored
+
+
+@attrs.frozen(kw_only=True)
+class StartSession:
+    """Begin a session for a user who has proven who they are.
+
+    Every way of signing in ends here: the session with its first tokens, and
+    a fresh device token that replaces the one presented, if any.
+    """
+
+    _uow: UnitOfWork
+    _issuer: TokenIssuer
+    _policy: SessionPolicy
+    _clock: Clock
+    _ids: IdGenerator
+
+    async def __call__(self, user: User, presented: DeviceToken | None = None) -> TokenPair:
+        """Start a session of *user*; *presented* is the trusted device token now spent."""
+        now = self._clock.now()
+        session = Session.start(
+            id=self._ids.new_session_id(),
+            user_id=user.id,
+            now=now,
+            lifetime=self._policy.refresh_token_ttl,
+        )
+        tokens, stored = self._issuer.issue(user, session, now)
+        secret = self._ids.new_secret()
+        device = DeviceToken.issue(
+            token_hash=hash_device_token(secret),
+            user_id=user.id,
+            now=now,
+            lifetime=self._policy.refresh_token_ttl,
+        )
+        async with self._uow() as tx:
+            await tx.sessions.add(session, stored)
+            await tx.devices.add(device, replacing=presented.token_hash if presented else None)
+        return attrs.evolve(tokens, device_token=secret)
+
+
+@attrs.frozen(kw_only=True)
+class PasswordChange:
+    """Give a user a new password: proven, hashed, throttle cleared, other sessions ended.
+
+    It works around the caller's transaction: :meth:`prove` and :meth:`hash_new`
+    before it (hashing is slow), :meth:`end_other_sessions` inside it.
+    """
+
+    _hasher: PasswordHasher
+    _policy: PasswordPolicy
+    _attempts: LoginAttemptStore
+
+    async def prove(self, user: User, current_password: str | None) -> None:
+        """Check that whoever asks knows *user*'s *current_password*.
+
+        Raises:
+            CurrentPasswordRequiredError: *current_password* is missing.
+            WrongPasswordError: it is wrong.
+        """
+        if current_password is None:
+            raise CurrentPasswordRequiredError(
+                "current_password", "is required to change your own password"
+            )
+        if not await self._hasher.verify(normalize_password(current_password), user.password_hash):
+            raise WrongPasswordError
+
+    async def hash_new(self, user: User, password: str, email: Email | None = None) -> str:
+        """Return the hash of *user*'s new *password*, and clear the account's login throttle.
+
+        *email* is the address the user will have, if it changes too: the
+        policy refuses a password equal to it.
+
+        Raises:
+            WeakPasswordError: the policy refuses *password*.
+        """
+        new_hash = await self._hasher.hash(self._policy.accept(password, email or user.email))
+        # Before the change, so that a failure here leaves nothing half done.
+        await self._attempts.clear_account(LoginThrottlePolicy.account_key(user.email.value))
+        return new_hash
+
+    @staticmethod
+    async def end_other_sessions(
+        tx: Repositories, user_id: UserId, now: datetime, *, keep: SessionId | None = None
+    ) -> None:
+        """End every session of *user_id* but *keep* (the session that made the change).
+
+        The user's devices stay trusted: an owner who changes the password
+        under attack must still get in from their own devices, and a token in
+        other hands is throttled like one more client.
+        """
+        await tx.sessions.revoke_all(user_id, now, keep=keep)
+
+
+async def lock_for_change(
+    tx: Repositories, user_id: UserId, *, count_admins: bool
+) -> tuple[User, int]:
+    """Lock live user *user_id* for a change; return it with the number of active admins.
+
+    With *count_admins* (a change that may remove an admin: see
+    :func:`~usermgmt.domain.rules.access.require_an_admin_left`), the active
+    admins' rows are counted and locked first, before the target's, in every
+    transaction: so no two transactions deadlock; without, the count is 0.
+
+    Raises:
+        UserNotFoundError: no such live user.
+    """
+    admins = await tx.users.count_active_admins(lock=True) if count_admins else 0
+    user = await tx.users.get(user_id, for_update=True)
+    if user is None:
+        raise UserNotFoundError(str(user_id))
+    return user, admins
+
+
+async def shut_out(tx: Repositories, user_id: UserId, now: datetime) -> None:
+    """End every session of *user_id* and forget its devices (deactivation, deletion)."""
+    await tx.sessions.revoke_all(user_id, now)
+    await tx.devices.revoke_all(user_id)
