@@ -9,21 +9,28 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import TupleRow, kwargs_row
 
+from usermgmt.adapters.postgres.compose import DEVICE_TOKEN_COLUMNS, columns, statement, values
 from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.model import UserId
 
 # One statement: the token presented at login is spent as its successor is stored.
-_ADD: Final = """
+_ADD: Final = statement(
+    """
     WITH spent AS (
         DELETE FROM device_tokens WHERE token_hash = %(replacing)s
     )
-    INSERT INTO device_tokens (token_hash, user_id, issued_at, expires_at)
-    VALUES (%(token_hash)s, %(user_id)s, %(issued_at)s, %(expires_at)s)
-"""
-_SELECT_LIVE: Final = """
-    SELECT token_hash, user_id, issued_at, expires_at FROM device_tokens
+    INSERT INTO device_tokens ({columns}) VALUES ({values})
+    """,
+    columns=columns(DEVICE_TOKEN_COLUMNS),
+    values=values(DEVICE_TOKEN_COLUMNS),
+)
+_SELECT_LIVE: Final = statement(
+    """
+    SELECT {columns} FROM device_tokens
     WHERE token_hash = %(token_hash)s AND expires_at > %(now)s
-"""
+    """,
+    columns=columns(DEVICE_TOKEN_COLUMNS),
+)
 _REVOKE_ALL: Final = "DELETE FROM device_tokens WHERE user_id = %(user_id)s"
 _PURGE: Final = "DELETE FROM device_tokens WHERE expires_at < %(before)s"
 

@@ -7,8 +7,17 @@ from typing import Final
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import TupleRow, kwargs_row
 
+from usermgmt.adapters.postgres.compose import (
+    REFRESH_TOKEN_COLUMNS,
+    SESSION_COLUMNS,
+    USER_COLUMNS,
+    columns,
+    statement,
+    values,
+)
 from usermgmt.adapters.postgres.users import user_from_row
 from usermgmt.domain.model import (
     RefreshToken,
@@ -20,32 +29,41 @@ from usermgmt.domain.model import (
 )
 
 # One statement, so that a login needs no transaction round trips.
-_INSERT_SESSION: Final = """
+_INSERT_SESSION: Final = statement(
+    """
     WITH session AS (
-        INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at)
-        VALUES (%(id)s, %(user_id)s, %(created_at)s, %(expires_at)s, %(revoked_at)s)
+        INSERT INTO sessions ({session_columns}) VALUES ({session_values})
         RETURNING id
     )
-    INSERT INTO refresh_tokens (token_hash, session_id, issued_at, spent_at)
-    SELECT %(token_hash)s, id, %(issued_at)s, %(spent_at)s FROM session
-"""
-_INSERT_TOKEN: Final = """
-    INSERT INTO refresh_tokens (token_hash, session_id, issued_at, spent_at)
-    VALUES (%(token_hash)s, %(session_id)s, %(issued_at)s, %(spent_at)s)
-"""  # noqa: S105 - SQL, not a password
-_SELECT_SESSION: Final = """
-    SELECT id, user_id, created_at, expires_at, revoked_at FROM sessions WHERE id = %(id)s
-"""
+    INSERT INTO refresh_tokens ({token_columns})
+    SELECT {token_values} FROM session
+    """,
+    session_columns=columns(SESSION_COLUMNS),
+    session_values=values(SESSION_COLUMNS),
+    token_columns=columns(REFRESH_TOKEN_COLUMNS),
+    token_values=values(REFRESH_TOKEN_COLUMNS, session_id=sql.Identifier("id")),
+)
+_INSERT_TOKEN: Final = statement(
+    "INSERT INTO refresh_tokens ({columns}) VALUES ({values})",
+    columns=columns(REFRESH_TOKEN_COLUMNS),
+    values=values(REFRESH_TOKEN_COLUMNS),
+)
+_SELECT_SESSION: Final = statement(
+    "SELECT {columns} FROM sessions WHERE id = %(id)s", columns=columns(SESSION_COLUMNS)
+)
 # Row locks serialize concurrent spenders: the loser re-checks "spent_at IS NULL" and gets no row.
-_SPEND: Final = """
+_SPEND: Final = statement(
+    """
     UPDATE refresh_tokens SET spent_at = %(now)s
     WHERE token_hash = %(token_hash)s AND spent_at IS NULL
-    RETURNING token_hash, session_id, issued_at, spent_at
-"""
-_SELECT_TOKEN: Final = """
-    SELECT token_hash, session_id, issued_at, spent_at FROM refresh_tokens
-    WHERE token_hash = %(token_hash)s
-"""  # noqa: S105 - SQL, not a password
+    RETURNING {columns}
+    """,
+    columns=columns(REFRESH_TOKEN_COLUMNS),
+)
+_SELECT_TOKEN: Final = statement(
+    "SELECT {columns} FROM refresh_tokens WHERE token_hash = %(token_hash)s",
+    columns=columns(REFRESH_TOKEN_COLUMNS),
+)
 _REVOKE: Final = """
     UPDATE sessions SET revoked_at = %(now)s WHERE id = %(id)s AND revoked_at IS NULL
 """
@@ -55,14 +73,16 @@ _REVOKE_ALL: Final = """
       AND id IS DISTINCT FROM %(keep)s
 """
 # The whole cost of an authenticated request: one indexed join.
-_LIVE_USER: Final = """
-    SELECT u.id, u.email, u.name, u.role, u.is_active, u.password_hash,
-           u.created_at, u.updated_at, u.deleted_at
+_LIVE_USER: Final = statement(
+    """
+    SELECT {columns}
     FROM sessions s JOIN users u ON u.id = s.user_id
     WHERE s.id = %(session_id)s AND s.user_id = %(user_id)s
       AND s.revoked_at IS NULL AND s.expires_at > %(now)s
       AND u.deleted_at IS NULL AND u.is_active
-"""
+    """,
+    columns=columns(USER_COLUMNS, of="u"),
+)
 _PURGE: Final = """
     DELETE FROM sessions WHERE expires_at < %(before)s OR revoked_at < %(before)s
 """

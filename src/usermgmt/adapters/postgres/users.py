@@ -8,42 +8,48 @@ from typing import Final
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import TupleRow, kwargs_row
 
+from usermgmt.adapters.postgres.compose import (
+    USER_COLUMNS,
+    USER_UPDATED,
+    USER_WRITTEN,
+    assignments,
+    columns,
+    statement,
+    values,
+)
 from usermgmt.domain.errors import EmailTakenError
 from usermgmt.domain.model import Email, Role, User, UserId
 from usermgmt.domain.rules.listing import ListPosition
 
-_INSERT: Final = """
-    INSERT INTO users (id, email, email_key, name, role, is_active, password_hash,
-                       created_at, updated_at, deleted_at)
-    VALUES (%(id)s, %(email)s, %(email_key)s, %(name)s, %(role)s, %(is_active)s,
-            %(password_hash)s, %(created_at)s, %(updated_at)s, %(deleted_at)s)
-"""
-_UPDATE: Final = """
-    UPDATE users SET email = %(email)s, email_key = %(email_key)s, name = %(name)s,
-                     role = %(role)s, is_active = %(is_active)s, password_hash = %(password_hash)s,
-                     updated_at = %(updated_at)s, deleted_at = %(deleted_at)s
-    WHERE id = %(id)s
-"""
-_SELECT_BY_ID: Final = """
-    SELECT id, email, name, role, is_active, password_hash, created_at, updated_at, deleted_at
+_USER: Final = columns(USER_COLUMNS)
+_INSERT: Final = statement(
+    "INSERT INTO users ({columns}) VALUES ({values})",
+    columns=columns(USER_WRITTEN),
+    values=values(USER_WRITTEN),
+)
+_UPDATE: Final = statement(
+    "UPDATE users SET {assignments} WHERE id = %(id)s", assignments=assignments(USER_UPDATED)
+)
+_BY_ID: Final = """
+    SELECT {columns}
     FROM users WHERE id = %(id)s AND (deleted_at IS NULL OR %(include_deleted)s)
 """
-_SELECT_BY_ID_FOR_UPDATE: Final = """
-    SELECT id, email, name, role, is_active, password_hash, created_at, updated_at, deleted_at
-    FROM users WHERE id = %(id)s AND (deleted_at IS NULL OR %(include_deleted)s)
-    FOR UPDATE
-"""
-_SELECT_BY_EMAIL: Final = """
-    SELECT id, email, name, role, is_active, password_hash, created_at, updated_at, deleted_at
-    FROM users WHERE email_key = %(email_key)s AND deleted_at IS NULL
-"""
-_SELECT_DELETED_BY_EMAIL: Final = """
-    SELECT id, email, name, role, is_active, password_hash, created_at, updated_at, deleted_at
-    FROM users WHERE email_key = %(email_key)s AND deleted_at IS NOT NULL
+_SELECT_BY_ID: Final = statement(_BY_ID, columns=_USER)
+_SELECT_BY_ID_FOR_UPDATE: Final = statement(_BY_ID + "FOR UPDATE", columns=_USER)
+_SELECT_BY_EMAIL: Final = statement(
+    "SELECT {columns} FROM users WHERE email_key = %(email_key)s AND deleted_at IS NULL",
+    columns=_USER,
+)
+_SELECT_DELETED_BY_EMAIL: Final = statement(
+    """
+    SELECT {columns} FROM users WHERE email_key = %(email_key)s AND deleted_at IS NOT NULL
     ORDER BY deleted_at DESC LIMIT 1
-"""
+    """,
+    columns=_USER,
+)
 _REPLACE_HASH: Final = """
     UPDATE users SET password_hash = %(new)s
     WHERE id = %(id)s AND password_hash = %(old)s
@@ -56,52 +62,47 @@ _LOCK_ACTIVE_ADMINS: Final = """
     ORDER BY id FOR UPDATE
 """
 _COUNTS: Final = "SELECT total, live FROM user_counts"
+
+# Which users a listing walks (by include_deleted) and in which direction (by newest_first).
+# The names are unqualified: in a page's outer query `id` is USING's, `created_at` the user's.
+_WHO: Final = {False: sql.SQL("WHERE deleted_at IS NULL"), True: sql.SQL("")}
+_ORDER: Final = {
+    False: sql.SQL("ORDER BY created_at, id"),
+    True: sql.SQL("ORDER BY created_at DESC, id DESC"),
+}
 # The offset is skipped on the (created_at, id) index alone; only the page's rows are read.
-_PAGE_LIVE: Final = """
+# From the newest end, it serves pages nearer the end than the start.
+_PAGE: Final = """
     WITH page AS (
-        SELECT id FROM users WHERE deleted_at IS NULL
-        ORDER BY created_at, id OFFSET %(offset)s LIMIT %(limit)s
+        SELECT id FROM users {who} {order} OFFSET %(offset)s LIMIT %(limit)s
     )
-    SELECT u.id, u.email, u.name, u.role, u.is_active, u.password_hash,
-           u.created_at, u.updated_at, u.deleted_at
-    FROM page JOIN users u USING (id) ORDER BY u.created_at, u.id
+    SELECT {columns} FROM page JOIN users u USING (id) {order}
 """
-_PAGE_ALL: Final = """
-    WITH page AS (
-        SELECT id FROM users ORDER BY created_at, id OFFSET %(offset)s LIMIT %(limit)s
+_PAGES: Final = {
+    (include_deleted, newest_first): statement(
+        _PAGE,
+        who=_WHO[include_deleted],
+        order=_ORDER[newest_first],
+        columns=columns(USER_COLUMNS, of="u"),
     )
-    SELECT u.id, u.email, u.name, u.role, u.is_active, u.password_hash,
-           u.created_at, u.updated_at, u.deleted_at
-    FROM page JOIN users u USING (id) ORDER BY u.created_at, u.id
+    for include_deleted in (False, True)
+    for newest_first in (False, True)
+}
+# Keyset pages, oldest first: the row comparison walks the same index from the cursor on.
+_AFTER: Final = """
+    SELECT {columns} FROM users
+    WHERE (created_at, id) > (%(created_at)s, %(id)s) {live}
+    {order} LIMIT %(limit)s
 """
-# The same from the newest end, for pages nearer the end than the start.
-_PAGE_LIVE_NEWEST_FIRST: Final = """
-    WITH page AS (
-        SELECT id FROM users WHERE deleted_at IS NULL
-        ORDER BY created_at DESC, id DESC OFFSET %(offset)s LIMIT %(limit)s
+_AFTERS: Final = {
+    include_deleted: statement(
+        _AFTER,
+        columns=_USER,
+        live=sql.SQL("") if include_deleted else sql.SQL("AND deleted_at IS NULL"),
+        order=_ORDER[False],
     )
-    SELECT u.id, u.email, u.name, u.role, u.is_active, u.password_hash,
-           u.created_at, u.updated_at, u.deleted_at
-    FROM page JOIN users u USING (id) ORDER BY u.created_at DESC, u.id DESC
-"""
-_PAGE_ALL_NEWEST_FIRST: Final = """
-    WITH page AS (
-        SELECT id FROM users ORDER BY created_at DESC, id DESC OFFSET %(offset)s LIMIT %(limit)s
-    )
-    SELECT u.id, u.email, u.name, u.role, u.is_active, u.password_hash,
-           u.created_at, u.updated_at, u.deleted_at
-    FROM page JOIN users u USING (id) ORDER BY u.created_at DESC, u.id DESC
-"""
-_AFTER_LIVE: Final = """
-    SELECT id, email, name, role, is_active, password_hash, created_at, updated_at, deleted_at
-    FROM users WHERE (created_at, id) > (%(created_at)s, %(id)s) AND deleted_at IS NULL
-    ORDER BY created_at, id LIMIT %(limit)s
-"""
-_AFTER_ALL: Final = """
-    SELECT id, email, name, role, is_active, password_hash, created_at, updated_at, deleted_at
-    FROM users WHERE (created_at, id) > (%(created_at)s, %(id)s)
-    ORDER BY created_at, id LIMIT %(limit)s
-"""
+    for include_deleted in (False, True)
+}
 _START: Final = ListPosition(created_at=datetime(1, 1, 1, tzinfo=UTC), user_id=UserId(UUID(int=0)))
 EMAIL_CONSTRAINT: Final = "users_live_email_key"
 
@@ -154,17 +155,17 @@ class PostgresUserRepository:
         """Run statements on *conn*."""
         self._conn = conn
 
-    async def _one(self, query: str, params: dict[str, object]) -> User | None:
+    async def _one(self, query: bytes, params: dict[str, object]) -> User | None:
         cur = self._conn.cursor(row_factory=kwargs_row(user_from_row))
         await cur.execute(query, params)
         return await cur.fetchone()
 
-    async def _many(self, query: str, params: dict[str, object]) -> list[User]:
+    async def _many(self, query: bytes, params: dict[str, object]) -> list[User]:
         cur = self._conn.cursor(row_factory=kwargs_row(user_from_row))
         await cur.execute(query, params)
         return await cur.fetchall()
 
-    async def _write(self, query: str, user: User) -> None:
+    async def _write(self, query: bytes, user: User) -> None:
         try:
             await self._conn.execute(query, _params(user))
         except psycopg.errors.UniqueViolation as exc:
@@ -221,13 +222,7 @@ class PostgresUserRepository:
         self, *, offset: int, limit: int, include_deleted: bool = False, newest_first: bool = False
     ) -> Sequence[User]:
         """Return users *offset* to *offset* + *limit* in creation order (or its reverse)."""
-        queries = {
-            (False, False): _PAGE_LIVE,
-            (True, False): _PAGE_ALL,
-            (False, True): _PAGE_LIVE_NEWEST_FIRST,
-            (True, True): _PAGE_ALL_NEWEST_FIRST,
-        }
-        query = queries[include_deleted, newest_first]
+        query = _PAGES[include_deleted, newest_first]
         return await self._many(query, {"offset": offset, "limit": limit})
 
     async def after(
@@ -235,7 +230,7 @@ class PostgresUserRepository:
     ) -> Sequence[User]:
         """Return up to *limit* users after *position* in creation order (keyset)."""
         start = position or _START
-        query = _AFTER_ALL if include_deleted else _AFTER_LIVE
         return await self._many(
-            query, {"created_at": start.created_at, "id": start.user_id, "limit": limit}
+            _AFTERS[include_deleted],
+            {"created_at": start.created_at, "id": start.user_id, "limit": limit},
         )
