@@ -30,7 +30,8 @@ from usermgmt import Settings, UserManagement
 from usermgmt.adapters.postgres import Migrator, PostgresDatabase
 
 _TABLES = sql.SQL(
-    "TRUNCATE users, sessions, refresh_tokens, login_failures, key_value_store CASCADE"
+    "TRUNCATE users, sessions, refresh_tokens, login_failures, key_value_store, event_outbox"
+    " CASCADE"
 )
 
 

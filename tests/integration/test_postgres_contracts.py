@@ -9,12 +9,18 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tests.contracts import (
+    NOW,
     DeviceTokenStoreContract,
     LoginAttemptStoreContract,
     SessionStoreContract,
     UserRepositoryContract,
 )
-from usermgmt.adapters.postgres import PostgresDatabase, PostgresLoginAttemptStore
+from tests.outbox_contract import LEASE, Outbox, OutboxContract
+from usermgmt.adapters.postgres import (
+    PostgresDatabase,
+    PostgresLoginAttemptStore,
+    PostgresOutboxStore,
+)
 from usermgmt.adapters.redis import RedisLoginAttemptStore
 from usermgmt.ports import LoginAttemptStore, UnitOfWork
 
@@ -62,3 +68,24 @@ class TestRedisLoginAttempts(LoginAttemptStoreContract):
             yield store
         finally:
             await store.aclose()
+
+
+class TestPostgresOutbox(OutboxContract):
+    @pytest.fixture
+    def outbox(self, database: PostgresDatabase) -> Outbox:
+        return Outbox(database.uow, PostgresOutboxStore(database.pool))
+
+    async def test_an_event_of_an_unknown_type_is_claimed_without_its_value(
+        self, outbox: Outbox, database: PostgresDatabase
+    ) -> None:
+        """A row stored by a newer version comes out with its type name and no event."""
+        async with database.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO event_outbox (type, payload, created_at, available_at)"
+                " VALUES ('FromTheFuture', '{}', %(now)s, %(now)s)",
+                {"now": NOW},
+            )
+
+        (pending,) = await outbox.store.claim(NOW, limit=10, lease=LEASE)
+
+        assert (pending.type_name, pending.event, pending.attempts) == ("FromTheFuture", None, 1)

@@ -10,7 +10,9 @@ from tests.contracts import (
     SessionStoreContract,
     UserRepositoryContract,
 )
+from tests.outbox_contract import Outbox, OutboxContract
 from usermgmt.adapters.memory import InMemoryLoginAttemptStore, InMemoryUnitOfWork
+from usermgmt.adapters.memory_outbox import InMemoryOutboxStore
 from usermgmt.ports import LoginAttemptStore, UnitOfWork
 
 pytestmark = pytest.mark.anyio
@@ -38,3 +40,10 @@ class TestInMemoryLoginAttempts(LoginAttemptStoreContract):
     @pytest.fixture
     def attempts(self) -> LoginAttemptStore:
         return InMemoryLoginAttemptStore()
+
+
+class TestInMemoryOutbox(OutboxContract):
+    @pytest.fixture
+    def outbox(self) -> Outbox:
+        uow = InMemoryUnitOfWork()
+        return Outbox(uow, InMemoryOutboxStore(uow.db.outbox))

@@ -19,6 +19,7 @@ from uuid import UUID
 import anyio
 import attrs
 
+from usermgmt.adapters.memory_outbox import InMemoryEventOutbox, InMemoryOutbox
 from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.errors import EmailTakenError
 from usermgmt.domain.model import (
@@ -83,6 +84,7 @@ class InMemoryDatabase:
     tokens: dict[bytes, RefreshToken] = attrs.Factory(dict)
     devices: dict[bytes, DeviceToken] = attrs.Factory(dict)
     counters: dict[str, StoredCounter] = attrs.Factory(dict)
+    outbox: InMemoryOutbox = attrs.Factory(InMemoryOutbox)
     lock: anyio.Lock | None = None
 
     def transaction_lock(self) -> anyio.Lock:
@@ -301,6 +303,7 @@ class InMemoryRepositories:
     users: InMemoryUserRepository
     sessions: InMemorySessionStore
     devices: InMemoryDeviceTokenStore
+    outbox: InMemoryEventOutbox
 
 
 class InMemoryUnitOfWork:
@@ -320,6 +323,7 @@ class InMemoryUnitOfWork:
                     InMemoryUserRepository(self.db, journal),
                     InMemorySessionStore(self.db, journal),
                     InMemoryDeviceTokenStore(self.db, journal),
+                    InMemoryEventOutbox(self.db.outbox, journal),
                 )
             except BaseException:
                 journal.rollback()

@@ -1,6 +1,7 @@
 """The ports: what the domain needs from the outside world, as ``typing.Protocol``s."""
 
 from usermgmt.ports.clock import Clock, IdGenerator
+from usermgmt.ports.events import EventOutbox, OutboxStore
 from usermgmt.ports.repositories import (
     DeviceTokenStore,
     LoginAttemptStore,
@@ -14,8 +15,10 @@ from usermgmt.ports.security import PasswordHasher, ServiceSecrets, TokenCodec
 __all__ = [
     "Clock",
     "DeviceTokenStore",
+    "EventOutbox",
     "IdGenerator",
     "LoginAttemptStore",
+    "OutboxStore",
     "PasswordHasher",
     "Repositories",
     "ServiceSecrets",

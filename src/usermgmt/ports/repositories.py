@@ -19,6 +19,7 @@ from usermgmt.domain.model import (
 )
 from usermgmt.domain.rules.listing import ListPosition
 from usermgmt.domain.rules.throttle import LoginAttempt, Reservation
+from usermgmt.ports.events import EventOutbox
 
 
 class UserRepository(Protocol):
@@ -172,6 +173,11 @@ class Repositories(Protocol):
     @property
     def devices(self) -> DeviceTokenStore:
         """The device tokens."""
+        ...
+
+    @property
+    def outbox(self) -> EventOutbox:
+        """The events recorded with this unit of work's changes."""
         ...
 
 

@@ -3,7 +3,9 @@
 from usermgmt.adapters.postgres.attempts import PostgresLoginAttemptStore
 from usermgmt.adapters.postgres.database import PostgresDatabase, PostgresUnitOfWork
 from usermgmt.adapters.postgres.devices import PostgresDeviceTokenStore
+from usermgmt.adapters.postgres.events import PostgresEventOutbox
 from usermgmt.adapters.postgres.migrate import MigrationState, Migrator
+from usermgmt.adapters.postgres.outbox import PostgresOutboxStore
 from usermgmt.adapters.postgres.secrets import PostgresServiceSecrets
 from usermgmt.adapters.postgres.sessions import PostgresSessionStore
 from usermgmt.adapters.postgres.users import PostgresUserRepository
@@ -13,7 +15,9 @@ __all__ = [
     "Migrator",
     "PostgresDatabase",
     "PostgresDeviceTokenStore",
+    "PostgresEventOutbox",
     "PostgresLoginAttemptStore",
+    "PostgresOutboxStore",
     "PostgresServiceSecrets",
     "PostgresSessionStore",
     "PostgresUnitOfWork",

@@ -13,6 +13,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from usermgmt.adapters.postgres.devices import PostgresDeviceTokenStore
+from usermgmt.adapters.postgres.events import PostgresEventOutbox
 from usermgmt.adapters.postgres.sessions import PostgresSessionStore
 from usermgmt.adapters.postgres.users import PostgresUserRepository
 from usermgmt.domain.errors import SchemaOutdatedError, UnavailableError
@@ -51,12 +52,16 @@ class PostgresRepositories:
     users: PostgresUserRepository
     sessions: PostgresSessionStore
     devices: PostgresDeviceTokenStore
+    outbox: PostgresEventOutbox
 
     @classmethod
     def on(cls, conn: psycopg.AsyncConnection[TupleRow]) -> PostgresRepositories:
         """Return repositories that run their statements on *conn*."""
         return cls(
-            PostgresUserRepository(conn), PostgresSessionStore(conn), PostgresDeviceTokenStore(conn)
+            PostgresUserRepository(conn),
+            PostgresSessionStore(conn),
+            PostgresDeviceTokenStore(conn),
+            PostgresEventOutbox(conn),
         )
 
 

@@ -1,0 +1,225 @@
+"""Domain events: what happened to which account, when, and from where.
+
+Use cases record an event in the unit of work of the change it describes, so
+the event is stored if and only if the change commits (the transactional
+outbox); an attempt that changes nothing (a failed login) is recorded on its
+own. A dispatcher later hands each stored event to the subscribers of its
+type: the audit log and mail are the consumers to come.
+
+An event carries ids, the time, the request's context and the facts a
+consumer needs; never a password, a token, a secret or a hash. Events are
+plain frozen values: an adapter stores them as JSON, and reads them back
+equal, so every field is a string, number, boolean, UUID, time, enumeration
+or tuple of strings.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Final
+
+import attrs
+
+from usermgmt.domain.model import Role, SessionId, UserId
+
+USER_AGENT_MAX_LENGTH: Final = 256
+"""A ``User-Agent`` header is kept up to this many characters (the SPEC's "truncated")."""
+
+_FIELD_MAX_LENGTH: Final = 128
+"""An address or a request id is never longer than this; anything longer is cut."""
+
+
+def _short(value: str) -> str:
+    return value[:_FIELD_MAX_LENGTH]
+
+
+def _user_agent(value: str) -> str:
+    return value[:USER_AGENT_MAX_LENGTH]
+
+
+@attrs.frozen(kw_only=True)
+class RequestContext:
+    """Where a use case was asked from: empty fields when unknown (the CLI, a script).
+
+    Lengths are bounded here, so a client cannot make the stored events grow
+    with a long header.
+    """
+
+    ip: str = attrs.field(default="", converter=_short)
+    """The client's address, as the HTTP face determined it."""
+    user_agent: str = attrs.field(default="", converter=_user_agent)
+    """The ``User-Agent`` header, truncated."""
+    request_id: str = attrs.field(default="", converter=_short)
+    """The request's id, when the face assigned one."""
+
+
+NO_CONTEXT: Final = RequestContext()
+"""The context of a call that did not come through a request."""
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Something that happened, at *at*, asked from *context*.
+
+    Subclasses add the facts; ``type(event).__name__`` is the event's stable
+    type name, stored with it.
+    """
+
+    at: datetime
+    context: RequestContext = NO_CONTEXT
+
+    @classmethod
+    def type_name(cls) -> str:
+        """The name this type is stored under (the class name)."""
+        return cls.__name__
+
+
+@attrs.frozen(kw_only=True)
+class UserRegistered(Event):
+    """An account was created, by itself (*actor_id* ``None``) or by an admin."""
+
+    user_id: UserId
+    role: Role
+    actor_id: UserId | None = None
+
+
+class LoginFailureReason(enum.StrEnum):
+    """Why a login failed: recorded, never shown to the client."""
+
+    UNKNOWN_EMAIL = "unknown_email"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - a reason, not a password
+    INACTIVE = "inactive"
+    THROTTLED = "throttled"
+
+
+@attrs.frozen(kw_only=True)
+class LoggedIn(Event):
+    """A session started: the user proved who they are."""
+
+    user_id: UserId
+    session_id: SessionId
+
+
+@attrs.frozen(kw_only=True)
+class LoginFailed(Event):
+    """A login was refused; *user_id* is the account the email named, if any.
+
+    The email typed is not kept: users sometimes type their password there.
+    """
+
+    reason: LoginFailureReason
+    user_id: UserId | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TokenRefreshed(Event):
+    """A refresh token was exchanged for a new pair."""
+
+    user_id: UserId
+    session_id: SessionId
+
+
+@attrs.frozen(kw_only=True)
+class RefreshTokenReused(Event):
+    """A spent refresh token came back: outside the grace window its session was revoked."""
+
+    user_id: UserId
+    session_id: SessionId
+    session_revoked: bool
+
+
+@attrs.frozen(kw_only=True)
+class LoggedOut(Event):
+    """A user ended their session, or with *all_sessions* every one of theirs."""
+
+    user_id: UserId
+    session_id: SessionId
+    all_sessions: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class SessionsRevoked(Event):
+    """Every session of a user was ended ("sign out everywhere"); *count* were live."""
+
+    user_id: UserId
+    actor_id: UserId | None
+    count: int
+
+
+@attrs.frozen(kw_only=True)
+class PasswordChanged(Event):
+    """A user's password changed; their other sessions ended.
+
+    *kept_session_id* is the session that made the change, when the user did.
+    """
+
+    user_id: UserId
+    actor_id: UserId | None
+    kept_session_id: SessionId | None = None
+
+
+@attrs.frozen(kw_only=True)
+class UserUpdated(Event):
+    """Some of a user's fields changed (a password change is :class:`PasswordChanged`).
+
+    *changed* names the fields (``name``, ``email``, ``role``, ``is_active``);
+    *role* and *is_active* are the values after the change.
+    """
+
+    user_id: UserId
+    actor_id: UserId | None
+    changed: tuple[str, ...]
+    role: Role
+    is_active: bool
+
+
+@attrs.frozen(kw_only=True)
+class UserDeleted(Event):
+    """A user was soft-deleted: sessions ended, devices forgotten."""
+
+    user_id: UserId
+    actor_id: UserId | None
+
+
+@attrs.frozen(kw_only=True)
+class UserRestored(Event):
+    """A soft-deleted user was brought back."""
+
+    user_id: UserId
+    actor_id: UserId | None
+
+
+EVENT_TYPES: Final[dict[str, type[Event]]] = {
+    cls.type_name(): cls
+    for cls in (
+        UserRegistered,
+        LoggedIn,
+        LoginFailed,
+        TokenRefreshed,
+        RefreshTokenReused,
+        LoggedOut,
+        SessionsRevoked,
+        PasswordChanged,
+        UserUpdated,
+        UserDeleted,
+        UserRestored,
+    )
+}
+"""Every event type by its stored name."""
+
+
+@attrs.frozen(kw_only=True)
+class PendingEvent:
+    """A stored event claimed for delivery.
+
+    *id* is the outbox's, increasing in the order the events were stored: a
+    subscriber uses it to notice an event delivered twice. *event* is
+    ``None`` when this version does not know *type_name* (stored by a newer
+    one). *attempts* counts this delivery.
+    """
+
+    id: int
+    type_name: str
+    event: Event | None
+    attempts: int
