@@ -2,12 +2,13 @@
 
 Starting a session (login today; second-factor verification and passkey
 login next), changing a password and ending the other sessions (a password
-change today; a reset next), locking a user for a change that may remove the
-last active admin, and shutting a user out.
+change today; a reset next), changing a user under the last-active-admin
+rule, and shutting a user out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import attrs
@@ -29,6 +30,7 @@ from usermgmt.domain.model import (
     UserId,
     hash_refresh_token,
 )
+from usermgmt.domain.rules.access import require_an_admin_left
 from usermgmt.domain.rules.passwords import PasswordPolicy, normalize_password
 from usermgmt.domain.rules.sessions import SessionPolicy
 from usermgmt.domain.rules.throttle import LoginThrottlePolicy
@@ -163,24 +165,38 @@ class PasswordChange:
         await tx.sessions.revoke_all(user_id, now, keep=keep)
 
 
-async def lock_for_change(
-    tx: Repositories, user_id: UserId, *, count_admins: bool
-) -> tuple[User, int]:
-    """Lock live user *user_id* for a change; return it with the number of active admins.
+async def change_user(
+    tx: Repositories,
+    user_id: UserId,
+    change: Callable[[User], User],
+    *,
+    may_remove_admin: bool,
+) -> tuple[User, User]:
+    """Lock live user *user_id*, apply *change* under the last-active-admin rule, store it.
 
-    With *count_admins* (a change that may remove an admin: see
-    :func:`~usermgmt.domain.rules.access.require_an_admin_left`), the active
-    admins' rows are counted and locked first, before the target's, in every
-    transaction: so no two transactions deadlock; without, the count is 0.
+    Every change of a user that may take away an admin (a new role, a
+    deactivation, a deletion) goes through here, so the rule is kept in one
+    place. With *may_remove_admin*, the active admins' rows are counted and
+    locked first, before the target's, in every transaction: no two
+    transactions deadlock, and two changes cannot both remove "the other" last
+    admin. Without, nothing is counted, and a change that would remove an
+    admin is refused.
+
+    Returns the user as it was and as it is now.
 
     Raises:
         UserNotFoundError: no such live user.
+        LastAdminError: the change would leave no active admin.
+        Whatever *change* raises, before anything is written.
     """
-    admins = await tx.users.count_active_admins(lock=True) if count_admins else 0
-    user = await tx.users.get(user_id, for_update=True)
-    if user is None:
+    admins = await tx.users.count_active_admins(lock=True) if may_remove_admin else 0
+    before = await tx.users.get(user_id, for_update=True)
+    if before is None:
         raise UserNotFoundError(str(user_id))
-    return user, admins
+    after = change(before)
+    require_an_admin_left(before, after, admins)
+    await tx.users.update(after)
+    return before, after
 
 
 async def shut_out(tx: Repositories, user_id: UserId, now: datetime) -> None:

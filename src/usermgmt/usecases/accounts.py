@@ -26,7 +26,6 @@ from usermgmt.domain.rules.access import (
     is_privileged,
     is_self,
     require_admin,
-    require_an_admin_left,
     require_self_or_admin,
 )
 from usermgmt.domain.rules.passwords import PasswordPolicy
@@ -37,7 +36,7 @@ from usermgmt.ports import (
     Repositories,
     UnitOfWork,
 )
-from usermgmt.usecases._steps import PasswordChange, lock_for_change, shut_out
+from usermgmt.usecases._steps import PasswordChange, change_user, shut_out
 
 
 @attrs.frozen(kw_only=True)
@@ -174,8 +173,21 @@ class UpdateUser:
     _passwords: PasswordChange
     _clock: Clock
 
-    async def __call__(self, user_id: UserId, changes: UserChanges, *, actor: Actor) -> User:
-        """Apply *changes* to user *user_id* on behalf of *actor*; return the updated user.
+    async def __call__(
+        self,
+        user_id: UserId,
+        *,
+        actor: Actor,
+        name: str | None = None,
+        email: str | None = None,
+        password: str | None = None,
+        current_password: str | None = None,
+        role: Role | None = None,
+        is_active: bool | None = None,
+    ) -> User:
+        """Change the fields of user *user_id* that are not ``None``, on behalf of *actor*.
+
+        Returns the updated user.
 
         Raises:
             PermissionDeniedError: not one's own account, or a plain user touching
@@ -187,6 +199,17 @@ class UpdateUser:
             LastAdminError: the change would leave no active admin.
             InvalidEmailError, WeakPasswordError, ValueTooLongError: input refused.
         """
+        changes = UserChanges(
+            name=name,
+            email=email,
+            password=password,
+            current_password=current_password,
+            role=role,
+            is_active=is_active,
+        )
+        return await self._apply(user_id, changes, actor=actor)
+
+    async def _apply(self, user_id: UserId, changes: UserChanges, *, actor: Actor) -> User:
         require_self_or_admin(actor, user_id, "update another user")
         touches_access = changes.role is not None or changes.is_active is not None
         if touches_access and not is_privileged(actor):
@@ -205,11 +228,11 @@ class UpdateUser:
         if changes.password is not None:  # hashed before the transaction: it is slow
             new_hash = await self._passwords.hash_new(before, changes.password, email)
         now = self._clock.now()
-        async with self._uow() as tx:
-            current, admins = await lock_for_change(tx, user_id, count_admins=touches_access)
+
+        def change(current: User) -> User:
             if proven and current.password_hash != before.password_hash:
                 raise WrongPasswordError  # changed meanwhile: the proof is stale
-            updated = current.changed(
+            return current.changed(
                 now=now,
                 name=changes.name,
                 email=email,
@@ -217,8 +240,11 @@ class UpdateUser:
                 is_active=changes.is_active,
                 password_hash=new_hash,
             )
-            require_an_admin_left(current, updated, admins)
-            await tx.users.update(updated)
+
+        async with self._uow() as tx:
+            current, updated = await change_user(
+                tx, user_id, change, may_remove_admin=touches_access
+            )
             await self._end_sessions(tx, current, updated, actor, proven=proven, now=now)
         return updated
 
@@ -259,8 +285,9 @@ class ChangePassword:
         Raises:
             The errors of :class:`UpdateUser`.
         """
-        changes = UserChanges(password=new_password, current_password=current_password)
-        return await self._update(user_id, changes, actor=actor)
+        return await self._update(
+            user_id, actor=actor, password=new_password, current_password=current_password
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -281,10 +308,7 @@ class DeleteUser:
         require_self_or_admin(actor, user_id, "delete another user")
         now = self._clock.now()
         async with self._uow() as tx:
-            user, admins = await lock_for_change(tx, user_id, count_admins=True)
-            deleted = user.deleted(now)
-            require_an_admin_left(user, deleted, admins)
-            await tx.users.update(deleted)
+            await change_user(tx, user_id, lambda user: user.deleted(now), may_remove_admin=True)
             await shut_out(tx, user_id, now)
 
 

@@ -19,12 +19,11 @@ from usermgmt.ports import ServiceSecrets, UnitOfWork
 
 @attrs.frozen(kw_only=True)
 class ListUsers:
-    """List users oldest first, by page number or by an opaque, signed cursor (admins only)."""
+    """List users oldest first, one numbered page at a time (admins only)."""
 
     _uow: UnitOfWork
-    _secrets: ServiceSecrets
 
-    async def page(
+    async def __call__(
         self, *, actor: Actor, page: int = 1, per_page: int = 20, include_deleted: bool = False
     ) -> UserPage:
         """Return page *page* (from 1) with the total.
@@ -59,7 +58,15 @@ class ListUsers:
                 items = tuple(reversed(found))
         return UserPage(items=items, page=page, per_page=per_page, total=total)
 
-    async def walk(
+
+@attrs.frozen(kw_only=True)
+class ListUsersAfter:
+    """List users oldest first, after an opaque, signed cursor (admins only)."""
+
+    _uow: UnitOfWork
+    _secrets: ServiceSecrets
+
+    async def __call__(
         self,
         *,
         actor: Actor,

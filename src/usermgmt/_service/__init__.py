@@ -1,0 +1,11 @@
+"""The composition root: builds the use cases on concrete adapters.
+
+Only this package names adapters: ``factories`` makes the parts (adapters
+from settings), ``wiring`` builds every use case on them once, ``facade``
+is ``UserManagement``, ``blocking`` its synchronous twin.
+"""
+
+from usermgmt._service.blocking import BlockingUserManagement
+from usermgmt._service.facade import UserManagement
+
+__all__ = ["BlockingUserManagement", "UserManagement"]

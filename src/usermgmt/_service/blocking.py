@@ -1,0 +1,68 @@
+"""The blocking facade: every method of ``UserManagement``, run on the service's loop thread.
+
+Derived, not restated: :func:`blocking` turns any awaitable method into a
+synchronous one with the same parameters, so each line below names a method
+and nothing else.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+import anyio.from_thread
+import attrs
+
+from usermgmt._service.facade import UserManagement
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def blocking(
+    method: Callable[Concatenate[UserManagement, P], Awaitable[T]],
+) -> Callable[Concatenate[BlockingUserManagement, P], T]:
+    """Turn an async method of ``UserManagement`` into a sync one of ``BlockingUserManagement``.
+
+    The call runs on the portal's event-loop thread, where the service lives;
+    what it raises reaches the caller unchanged.
+    """
+
+    def call(self: BlockingUserManagement, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.portal.call(functools.partial(method, self.service, *args, **kwargs))
+
+    call.__name__ = call.__qualname__ = method.__name__
+    call.__doc__ = method.__doc__
+    return call
+
+
+@attrs.frozen
+class BlockingUserManagement:
+    """The same service for synchronous code: each call runs on the service's loop thread."""
+
+    service: UserManagement
+    portal: anyio.from_thread.BlockingPortal
+
+    migrate = blocking(UserManagement.migrate)
+    migration_status = blocking(UserManagement.migration_status)
+    check_health = blocking(UserManagement.check_health)
+    purge_expired = blocking(UserManagement.purge_expired)
+    register_user = blocking(UserManagement.register_user)
+    authenticate = blocking(UserManagement.authenticate)
+    refresh = blocking(UserManagement.refresh)
+    validate_access_token = blocking(UserManagement.validate_access_token)
+    logout = blocking(UserManagement.logout)
+    get_user = blocking(UserManagement.get_user)
+    find_user = blocking(UserManagement.find_user)
+    list_users = blocking(UserManagement.list_users)
+    list_users_after = blocking(UserManagement.list_users_after)
+    update_user = blocking(UserManagement.update_user)
+    change_password = blocking(UserManagement.change_password)
+    delete_user = blocking(UserManagement.delete_user)
+    restore_user = blocking(UserManagement.restore_user)
+    revoke_sessions = blocking(UserManagement.revoke_sessions)
+
+    def jwks(self) -> dict[str, list[dict[str, str]]] | None:
+        """Return the public keys that verify access tokens (see :meth:`UserManagement.jwks`)."""
+        return self.service.jwks()

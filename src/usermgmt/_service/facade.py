@@ -1,0 +1,287 @@
+"""The service facade: ``UserManagement``, every use case as an awaitable method.
+
+The facade restates no use case's signature: each method is a
+:class:`UseCaseMethod` built from the use case's class, whose ``__call__``
+gives the method its parameters for mypy and editors. What is not a use case
+(opening and closing, migrations, health, keys, the shared store) is written
+here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import AsyncExitStack, contextmanager
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, Self, TypeVar, overload
+
+import anyio.from_thread
+
+from usermgmt._service import factories
+from usermgmt._service.factories import Parts
+from usermgmt._service.wiring import UseCases, wire
+from usermgmt.adapters.embedded import start_embedded
+from usermgmt.adapters.postgres import MigrationState, Migrator
+from usermgmt.ports import Clock, PasswordHasher
+from usermgmt.settings import Settings
+from usermgmt.usecases.accounts import (
+    ChangePassword,
+    DeleteUser,
+    FindUser,
+    GetUser,
+    RegisterUser,
+    RestoreUser,
+    UpdateUser,
+)
+from usermgmt.usecases.listing import ListUsers, ListUsersAfter
+from usermgmt.usecases.maintenance import PurgeExpired
+from usermgmt.usecases.sessions import (
+    Authenticate,
+    Logout,
+    RefreshSession,
+    RevokeSessions,
+    ValidateAccessToken,
+)
+
+if TYPE_CHECKING:
+    from litestar.stores.base import Store
+
+    from usermgmt._service.blocking import BlockingUserManagement
+
+P = ParamSpec("P")
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class UseCase(Protocol[P, T_co]):
+    """What a use case is to the facade: an object called with arguments, awaited for a result."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, T_co]:
+        """Run the use case."""
+        ...
+
+
+class UseCaseMethod(Generic[P, T]):
+    """A facade method that runs the use case of its name, typed by the use case's ``__call__``.
+
+    ``register_user = UseCaseMethod(RegisterUser)`` makes
+    ``service.register_user(...)`` call the service's ``RegisterUser`` with
+    exactly its parameters. On the class, the method is this descriptor, which
+    can be called with the service first like a plain function.
+    """
+
+    def __init__(self, kind: type[UseCase[P, T]]) -> None:
+        """Make a method running the use case of class *kind*."""
+        self.kind = kind
+        self.__name__ = kind.__name__
+        self.__doc__ = _doc(kind)
+
+    def __set_name__(self, owner: type[object], name: str) -> None:
+        """Take the attribute's name: the use case is the service's use case of that name."""
+        self.__name__ = name
+
+    @overload
+    def __get__(self, service: None, owner: type[object]) -> Self: ...
+    @overload
+    def __get__(
+        self, service: UserManagement, owner: type[object]
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(
+        self, service: UserManagement | None, owner: type[object]
+    ) -> Self | Callable[P, Coroutine[Any, Any, T]]:
+        """Return the service's use case (or, on the class, this method)."""
+        if service is None:
+            return self
+        use_case: Callable[P, Coroutine[Any, Any, T]] = getattr(service.use_cases, self.__name__)
+        return use_case
+
+    def __call__(
+        self, service: UserManagement, /, *args: P.args, **kwargs: P.kwargs
+    ) -> Coroutine[Any, Any, T]:
+        """Run the use case of *service*, as ``UserManagement.register_user(service, ...)`` does."""
+        return self.__get__(service, type(service))(*args, **kwargs)
+
+
+def _doc(kind: type[UseCase[Any, Any]]) -> str:
+    summary = inspect.getdoc(kind) or ""
+    details = inspect.getdoc(kind.__call__) or ""
+    return f"{summary}\n\n{details}\n\nSee :class:`{kind.__module__}.{kind.__qualname__}`."
+
+
+class UserManagement:
+    """The usermgmt service: build it, open it, call its use cases.
+
+    Build it with :meth:`from_url`, :meth:`embedded`, :meth:`in_memory` or
+    :meth:`from_settings`; use it as an async context manager (or
+    :meth:`blocking` from synchronous code) so that its connections are opened
+    and closed.
+    """
+
+    def __init__(self, parts: Parts) -> None:
+        """Wire the use cases on *parts*; prefer the named constructors."""
+        self.settings = parts.settings
+        self._parts = parts  # holds the resources (the embedded server) as long as we live
+        self.use_cases: UseCases = wire(parts)
+        """Every use case, typed; the methods below run these."""
+        self._exit = AsyncExitStack()
+
+    # --- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> Self:
+        """Build the service on the PostgreSQL database at *url*.
+
+        Args:
+            url: a libpq connection URL, ``postgresql://user@host:5432/db``.
+            settings: everything else (default: built-in defaults, not the environment).
+            clock: the time source (default: the system clock).
+            hasher: the password hasher (default: argon2id with the settings' parameters).
+        """
+        settings = (settings or Settings()).evolve(database_url=url)
+        return cls(factories.postgres_parts(url, settings, clock=clock, hasher=hasher))
+
+    @classmethod
+    def embedded(cls, settings: Settings | None = None) -> Self:
+        """Build the service on the embedded PostgreSQL server, starting it if needed.
+
+        Its data lives in ``settings.data_dir`` (the user data directory by
+        default) and survives restarts.
+
+        Raises:
+            ConfigurationError: the ``embedded`` extra is not installed.
+        """
+        settings = settings or Settings()
+        server, url = start_embedded(settings.data_dir)
+        settings = settings.evolve(database_url=url)
+        return cls(factories.postgres_parts(url, settings, resources=(server,)))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Build the service on ``settings.database_url``, or on the embedded server without one."""
+        if settings.database_url:
+            return cls.from_url(settings.database_url, settings)
+        return cls.embedded(settings)
+
+    @classmethod
+    def in_memory(
+        cls,
+        settings: Settings | None = None,
+        *,
+        clock: Clock | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> Self:
+        """Build the service on in-memory storage: nothing persists, nothing to set up.
+
+        Without a configured secret, tokens are signed with a random key that
+        lives as long as this object.
+        """
+        return cls(factories.in_memory_parts(settings or Settings(), clock=clock, hasher=hasher))
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the connection pool, applying migrations first if the settings say so.
+
+        Raises:
+            MigrationError: the schema cannot be migrated safely.
+            UnavailableError: migrations were due but the database is unreachable.
+        """
+        for closer in self._parts.closers:
+            self._exit.push_async_callback(closer)
+        database = self._parts.database
+        if database is None:
+            return
+        if self.settings.migrate_on_start:
+            await self.migrate()
+        await database.open()
+        self._exit.push_async_callback(database.close)
+
+    async def close(self) -> None:
+        """Close every connection this service opened."""
+        await self._exit.aclose()
+
+    async def __aenter__(self) -> Self:
+        """Open the service."""
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Close the service."""
+        await self.close()
+
+    @contextmanager
+    def blocking(self) -> Iterator[BlockingUserManagement]:
+        """Open the service on a private event-loop thread, for synchronous callers.
+
+        Example:
+            >>> with UserManagement.in_memory().blocking() as um:  # doctest: +SKIP
+            ...     um.register_user("ann@example.org", "correct horse battery")
+        """
+        from usermgmt._service.blocking import BlockingUserManagement  # noqa: PLC0415 - built on us
+
+        with anyio.from_thread.start_blocking_portal() as portal:
+            portal.call(self.open)
+            try:
+                yield BlockingUserManagement(self, portal)
+            finally:
+                portal.call(self.close)
+
+    # --- operations -----------------------------------------------------------------------
+
+    async def migrate(self) -> list[MigrationState]:
+        """Apply pending migrations; return the ones applied (nothing to do in memory)."""
+        if self._parts.database is None:
+            return []
+        return await Migrator(self._parts.database.url).migrate()
+
+    async def migration_status(self) -> list[MigrationState]:
+        """Return every migration with when it was applied (``None`` if pending)."""
+        if self._parts.database is None:
+            return []
+        return await Migrator(self._parts.database.url).status()
+
+    async def check_health(self) -> bool:
+        """Return whether the database answers within three seconds."""
+        database = self._parts.database
+        return True if database is None else await database.ping()
+
+    def jwks(self) -> dict[str, list[dict[str, str]]] | None:
+        """Return the public keys that verify access tokens, or ``None`` with a shared secret."""
+        return self._parts.codec.resolve().jwks()
+
+    def shared_store(self, namespace: str) -> Store:
+        """Return a key-value store (Litestar's ``Store``) shared with every instance.
+
+        Redis when ``settings.redis_url`` is set, otherwise this service's
+        PostgreSQL database; in memory, a store private to this process. Use it
+        while the service is open, inside ``async with store:`` (which closes a
+        Redis client at the end).
+
+        Raises:
+            ConfigurationError: Redis is configured but its client is not installed.
+        """
+        return factories.shared_store(self._parts, namespace)
+
+    # --- use cases: each runs the use case of its name in ``use_cases`` --------------------
+
+    register_user = UseCaseMethod(RegisterUser)
+    authenticate = UseCaseMethod(Authenticate)
+    refresh = UseCaseMethod(RefreshSession)
+    validate_access_token = UseCaseMethod(ValidateAccessToken)
+    logout = UseCaseMethod(Logout)
+    get_user = UseCaseMethod(GetUser)
+    find_user = UseCaseMethod(FindUser)
+    list_users = UseCaseMethod(ListUsers)
+    list_users_after = UseCaseMethod(ListUsersAfter)
+    update_user = UseCaseMethod(UpdateUser)
+    change_password = UseCaseMethod(ChangePassword)
+    delete_user = UseCaseMethod(DeleteUser)
+    restore_user = UseCaseMethod(RestoreUser)
+    revoke_sessions = UseCaseMethod(RevokeSessions)
+    purge_expired = UseCaseMethod(PurgeExpired)

@@ -1,0 +1,124 @@
+"""The wiring: every use case built once, on the service's parts.
+
+Adding a use case is one field of :class:`UseCases` and one line in
+:func:`wire` (and, to reach it from the facade, one line there).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+
+from usermgmt._service.factories import Parts
+from usermgmt.adapters.blocklist import common_passwords
+from usermgmt.domain.rules.passwords import PasswordPolicy
+from usermgmt.domain.rules.sessions import SessionPolicy
+from usermgmt.domain.rules.throttle import LoginThrottlePolicy
+from usermgmt.settings import Settings
+from usermgmt.usecases._steps import PasswordChange, StartSession, TokenIssuer
+from usermgmt.usecases.accounts import (
+    ChangePassword,
+    DeleteUser,
+    FindUser,
+    GetUser,
+    RegisterUser,
+    RestoreUser,
+    UpdateUser,
+)
+from usermgmt.usecases.listing import ListUsers, ListUsersAfter
+from usermgmt.usecases.maintenance import PurgeExpired
+from usermgmt.usecases.sessions import (
+    Authenticate,
+    Logout,
+    RefreshSession,
+    RevokeSessions,
+    ValidateAccessToken,
+)
+
+
+@attrs.frozen(kw_only=True)
+class UseCases:
+    """Every use case of a service, under the facade's name for it."""
+
+    register_user: RegisterUser
+    authenticate: Authenticate
+    refresh: RefreshSession
+    validate_access_token: ValidateAccessToken
+    logout: Logout
+    get_user: GetUser
+    find_user: FindUser
+    list_users: ListUsers
+    list_users_after: ListUsersAfter
+    update_user: UpdateUser
+    change_password: ChangePassword
+    delete_user: DeleteUser
+    restore_user: RestoreUser
+    revoke_sessions: RevokeSessions
+    purge_expired: PurgeExpired
+
+
+@attrs.frozen(kw_only=True)
+class Policies:
+    """The domain rules, with the numbers the settings give them."""
+
+    sessions: SessionPolicy
+    throttle: LoginThrottlePolicy
+    passwords: PasswordPolicy
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policies:
+        """Return the policies *settings* configure."""
+        return cls(
+            sessions=SessionPolicy(
+                access_token_ttl=timedelta(seconds=settings.access_token_ttl),
+                refresh_token_ttl=timedelta(seconds=settings.refresh_token_ttl),
+                reuse_grace=timedelta(seconds=settings.refresh_reuse_grace),
+            ),
+            throttle=LoginThrottlePolicy(
+                per_client=settings.login_max_failures,
+                per_account=settings.login_max_failures_per_account,
+            ),
+            passwords=PasswordPolicy(
+                min_length=settings.password_min_length,
+                common=common_passwords(settings.password_min_length),
+            ),
+        )
+
+
+def wire(parts: Parts) -> UseCases:
+    """Build every use case on *parts*, each shared step once."""
+    p = parts
+    rules = Policies.from_settings(p.settings)
+    issuer = TokenIssuer(codec=p.codec, ids=p.ids, policy=rules.sessions)
+    start = StartSession(uow=p.uow, issuer=issuer, policy=rules.sessions, clock=p.clock, ids=p.ids)
+    passwords = PasswordChange(hasher=p.hasher, policy=rules.passwords, attempts=p.attempts)
+    update = UpdateUser(uow=p.uow, passwords=passwords, clock=p.clock)
+    return UseCases(
+        register_user=RegisterUser(
+            uow=p.uow, hasher=p.hasher, policy=rules.passwords, clock=p.clock, ids=p.ids
+        ),
+        authenticate=Authenticate(
+            uow=p.uow,
+            attempts=p.attempts,
+            hasher=p.hasher,
+            throttle=rules.throttle,
+            start_session=start,
+            clock=p.clock,
+        ),
+        refresh=RefreshSession(uow=p.uow, issuer=issuer, policy=rules.sessions, clock=p.clock),
+        validate_access_token=ValidateAccessToken(uow=p.uow, codec=p.codec, clock=p.clock),
+        logout=Logout(uow=p.uow, clock=p.clock),
+        get_user=GetUser(uow=p.uow),
+        find_user=FindUser(uow=p.uow),
+        list_users=ListUsers(uow=p.uow),
+        list_users_after=ListUsersAfter(uow=p.uow, secrets=p.secrets),
+        update_user=update,
+        change_password=ChangePassword(update=update),
+        delete_user=DeleteUser(uow=p.uow, clock=p.clock),
+        restore_user=RestoreUser(uow=p.uow, clock=p.clock),
+        revoke_sessions=RevokeSessions(uow=p.uow, clock=p.clock),
+        purge_expired=PurgeExpired(
+            uow=p.uow, attempts=p.attempts, throttle=rules.throttle, clock=p.clock
+        ),
+    )

@@ -1,0 +1,119 @@
+"""The facades' derived methods keep the use cases' types (mypy --strict checks this file).
+
+``UserManagement``'s use-case methods are derived from the use cases' classes
+and ``BlockingUserManagement``'s from those methods, so no signature is
+written twice. mypy checks the ``assert_type`` lines below (this file is in
+mypy's ``files``), and each ``type: ignore[...]`` must stay needed: were a
+derived method typed ``Any``, strict mode would report the ignore as unused.
+The tests themselves check the same at run time.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from usermgmt import (
+    SYSTEM,
+    BlockingUserManagement,
+    Principal,
+    TokenPair,
+    User,
+    UserId,
+    UserManagement,
+    UserPage,
+    UserSlice,
+)
+from usermgmt._service.facade import UseCaseMethod
+
+
+async def _typed_calls(um: UserManagement, user_id: UserId, principal: Principal) -> None:
+    """Never run: mypy reads it."""
+    from typing import assert_type  # noqa: PLC0415 - only mypy needs it
+
+    assert_type(await um.register_user("ann@example.org", "correct horse battery"), User)
+    assert_type(await um.authenticate("ann@example.org", "pw", client="192.0.2.1"), TokenPair)
+    assert_type(await um.refresh("token"), TokenPair)
+    assert_type(await um.validate_access_token("token"), Principal)
+    assert_type(await um.logout(principal, all_sessions=True), None)
+    assert_type(await um.get_user(user_id, actor=SYSTEM), User)
+    assert_type(await um.find_user("ann@example.org", actor=SYSTEM), User)
+    assert_type(await um.list_users(actor=SYSTEM, page=2), UserPage)
+    assert_type(await um.list_users_after(actor=SYSTEM, cursor=None), UserSlice)
+    assert_type(await um.update_user(user_id, actor=SYSTEM, name="Ann"), User)
+    assert_type(await um.change_password(user_id, "new one", actor=principal), User)
+    assert_type(await um.delete_user(user_id, actor=SYSTEM), None)
+    assert_type(await um.restore_user(user_id, actor=SYSTEM), User)
+    assert_type(await um.revoke_sessions(user_id, actor=SYSTEM), int)
+    assert_type(await um.purge_expired(), int)
+    await um.register_user(42, "pw")  # type: ignore[arg-type]
+    await um.get_user(user_id)  # type: ignore[call-arg]
+    await um.update_user(user_id, actor=SYSTEM, nickname="A")  # type: ignore[call-arg]
+
+
+def _typed_blocking_calls(um: BlockingUserManagement, user_id: UserId) -> None:
+    """Never run: mypy reads it."""
+    from typing import assert_type  # noqa: PLC0415 - only mypy needs it
+
+    assert_type(um.register_user("ann@example.org", "correct horse battery"), User)
+    assert_type(um.authenticate("ann@example.org", "pw", device_token=None), TokenPair)
+    assert_type(um.list_users(actor=SYSTEM), UserPage)
+    assert_type(um.update_user(user_id, actor=SYSTEM, is_active=False), User)
+    assert_type(um.delete_user(user_id, actor=SYSTEM), None)
+    assert_type(um.purge_expired(), int)
+    assert_type(um.check_health(), bool)
+    um.register_user(42, "pw")  # type: ignore[arg-type]
+    um.list_users(SYSTEM)  # type: ignore[call-arg]
+
+
+def _use_case_methods() -> dict[str, UseCaseMethod[..., object]]:
+    return {
+        name: value
+        for name, value in vars(UserManagement).items()
+        if isinstance(value, UseCaseMethod)
+    }
+
+
+def test_every_use_case_method_runs_the_use_case_it_is_typed_by() -> None:
+    """Each derived method finds, under its name, a use case of the class that types it."""
+    um = UserManagement.in_memory()
+    methods = _use_case_methods()
+    assert methods
+    for name, method in methods.items():
+        assert isinstance(getattr(um.use_cases, name), method.kind), name
+        assert getattr(um, name) is getattr(um.use_cases, name)
+
+
+@pytest.mark.parametrize("name", sorted(_use_case_methods()))
+def test_a_derived_method_shows_the_use_cases_parameters(name: str) -> None:
+    """help() and editors see the use case's own parameters and documentation."""
+    um = UserManagement.in_memory()
+    method = _use_case_methods()[name]
+    expected = inspect.signature(method.kind.__call__)
+    shown = inspect.signature(getattr(um, name))
+    assert list(shown.parameters.values()) == list(expected.parameters.values())[1:]
+    assert (inspect.getdoc(method.kind.__call__) or "?") in (method.__doc__ or "")
+
+
+def test_the_blocking_facade_has_every_awaitable_method() -> None:
+    """No method of the async facade is missing from the blocking one."""
+    awaitable = {
+        name
+        for name, value in vars(UserManagement).items()
+        if isinstance(value, UseCaseMethod)
+        or (inspect.iscoroutinefunction(value) and not name.startswith("_"))
+    }
+    assert awaitable - {"open", "close"} <= set(vars(BlockingUserManagement))
+
+
+@pytest.mark.anyio
+async def test_a_use_case_method_is_called_on_the_class_like_a_function(
+    um: UserManagement,
+) -> None:
+    """``UserManagement.register_user(service, ...)`` works as with a plain method."""
+    user = await UserManagement.register_user(um, "ann@example.org", "correct horse battery")
+
+    assert UserManagement.register_user.__name__ == "register_user"
+    assert UserManagement.list_users.kind.__name__ == "ListUsers"
+    assert await um.get_user(user.id, actor=SYSTEM) == user
