@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -31,6 +32,13 @@ class Environment(enum.StrEnum):
 
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+class LogFormat(enum.StrEnum):
+    """How ``serve`` writes its log: one line of text, or one JSON object, per event."""
+
+    TEXT = "text"
+    JSON = "json"
 
 
 def default_data_dir() -> Path:
@@ -66,6 +74,19 @@ def _origins(raw: str) -> tuple[str, ...]:
     return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
 
 
+def parse_networks(raw: str) -> tuple[str, ...]:
+    """Parse comma-separated IP addresses and networks into their canonical forms.
+
+    Raises:
+        ValueError: an entry is neither an address nor a network (or sets host bits).
+    """
+    return tuple(
+        str(ipaddress.ip_network(part.strip(), strict=True))
+        for part in raw.split(",")
+        if part.strip()
+    )
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """Every setting of usermgmt; see the README's configuration table."""
@@ -94,6 +115,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    metrics: bool = False
+    log_format: LogFormat = LogFormat.TEXT
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -129,6 +153,9 @@ class Settings:
         read("data_dir", Path)
         read("cors_origins", _origins)
         read("migrate_on_start", _boolean)
+        read("metrics", _boolean)
+        read("log_format", lambda raw: LogFormat(raw.lower()))
+        read("trusted_proxies", parse_networks)
         for field in (
             "access_token_ttl",
             "refresh_token_ttl",

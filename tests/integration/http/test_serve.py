@@ -28,6 +28,7 @@ from tests.conftest import TEST_SECRET
 from tests.integration.http.server import serving, stop
 from usermgmt import Environment, Settings
 from usermgmt.entrypoints.cli.serve import serve, settings_environment
+from usermgmt.settings import LogFormat
 
 # The command as the CLI registers it, without the rest of the CLI.
 SERVE = [
@@ -110,6 +111,9 @@ def test_the_settings_handed_to_workers_are_exactly_the_flags_and_environment() 
         host="0.0.0.0",  # noqa: S104 - a value under test, not a bind
         port=9000,
         workers=4,
+        metrics=True,
+        log_format=LogFormat.JSON,
+        trusted_proxies=("10.0.0.0/8", "2001:db8::/32"),
     )
 
     environment = settings_environment(settings)

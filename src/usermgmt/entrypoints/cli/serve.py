@@ -24,6 +24,7 @@ import typer
 import uvicorn
 
 from usermgmt import Environment, Settings, UserManagement, UserMgmtError
+from usermgmt.settings import LogFormat, parse_networks
 
 APP_FACTORY: Final = "usermgmt.entrypoints.http.app:create_app_from_env"
 """What each uvicorn worker imports and calls to build its application."""
@@ -53,6 +54,14 @@ LOG_CONFIG: Final[dict[str, Any]] = {
 """One line per event on stderr, in one format for every library.
 
 usermgmt logs each request itself (uvicorn's access log is off)."""
+
+
+def log_config(log_format: LogFormat) -> dict[str, Any]:
+    """Return :data:`LOG_CONFIG` with the formatter that *log_format* names."""
+    if log_format is LogFormat.TEXT:
+        return LOG_CONFIG
+    json_formatter = {"()": "usermgmt.entrypoints.logformat.JsonFormatter"}
+    return {**LOG_CONFIG, "formatters": {"plain": json_formatter}}
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
@@ -220,6 +229,23 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
             "(env: USERMGMT_REDIS_URL; default: PostgreSQL)",
         ),
     ] = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format",
+            help="text: one line per event; json: one JSON object per line. "
+            "(env: USERMGMT_LOG_FORMAT; default: text)",
+        ),
+    ] = None,
+    trusted_proxies: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NETWORKS",
+            help="Comma-separated proxy addresses or networks whose X-Forwarded-For, "
+            "X-Forwarded-Proto and X-Request-ID are believed. (env: USERMGMT_TRUSTED_PROXIES; "
+            "default: none)",
+        ),
+    ] = None,
     no_migrate: Annotated[
         bool,
         typer.Option(
@@ -232,7 +258,10 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
     logging.config.dictConfig(LOG_CONFIG)
     logging.captureWarnings(capture=True)  # warnings.warn() too, through the same handler
     try:
-        settings = Settings.from_env().evolve(
+        settings = Settings.from_env()
+        log_format = log_format or settings.log_format
+        logging.config.dictConfig(log_config(log_format))
+        settings = settings.evolve(
             host=host,
             port=port,
             workers=workers,
@@ -249,6 +278,8 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
             refresh_reuse_grace=refresh_reuse_grace,
             cors_origins=_origins(cors_origins),
             redis_url=redis_url,
+            log_format=log_format,
+            trusted_proxies=_networks(trusted_proxies),
             migrate_on_start=False if no_migrate else None,
         )
         service = _prepare(settings)
@@ -275,7 +306,7 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
         http=BoundedHttpToolsProtocol,  # httptools, with bounded request heads
         lifespan="on",
         access_log=False,
-        log_config=LOG_CONFIG,
+        log_config=log_config(settings.log_format),
         server_header=False,
         proxy_headers=False,  # the client is the socket's peer: no forwarded header is believed
     )
@@ -284,6 +315,15 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
 
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
+
+
+def _networks(raw: str | None) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    try:
+        return parse_networks(raw)
+    except ValueError as exc:
+        raise _fail(f"--trusted-proxies={raw!r} is not valid: {exc}") from None
 
 
 def _origins(raw: str | None) -> tuple[str, ...] | None:

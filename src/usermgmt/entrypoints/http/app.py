@@ -21,7 +21,7 @@ from litestar.stores.base import Store
 from litestar.types import ControllerRouterHandler
 
 from usermgmt import Settings, UserManagement, UserMgmtError
-from usermgmt.entrypoints.http.access_log import AccessLog
+from usermgmt.entrypoints.http.access_log import REQUEST_ID_HEADER, AccessLog
 from usermgmt.entrypoints.http.allow import AllowedMethods
 from usermgmt.entrypoints.http.auth import AuthController
 from usermgmt.entrypoints.http.limits import EXEMPT_BY_DEFAULT, STORE, rate_limit
@@ -32,6 +32,7 @@ from usermgmt.entrypoints.http.problems import (
     too_deep,
     unexpected,
 )
+from usermgmt.entrypoints.http.proxies import TrustedProxies
 from usermgmt.entrypoints.http.strict import InputGate, StrictRequest
 from usermgmt.entrypoints.http.system import health, index, jwks_route
 from usermgmt.entrypoints.http.users import UsersController
@@ -49,6 +50,7 @@ _EXPOSED_HEADERS: Final = [
     "RateLimit-Limit",
     "RateLimit-Remaining",
     "RateLimit-Reset",
+    REQUEST_ID_HEADER,
 ]
 
 
@@ -58,7 +60,8 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
     Args:
         service: the use cases; the application opens it at start-up and
             closes it at shutdown.
-        settings: CORS origins and the rate limit (the service reads the rest).
+        settings: CORS origins, the rate limit and the trusted proxies (the service
+            reads the rest).
     """
     store = service.shared_store("usermgmt_http")
     limit = rate_limit(settings)
@@ -86,7 +89,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
     gate.learn(app)
     allowed.learn(app)
     finish_openapi(app.openapi_schema, settings)
-    app.asgi_handler = AccessLog(app.asgi_handler)
+    app.asgi_handler = AccessLog(app.asgi_handler, proxies=TrustedProxies(settings.trusted_proxies))
     return app
 
 
