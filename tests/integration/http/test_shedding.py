@@ -28,7 +28,7 @@ ARGON2 = {
     "USERMGMT_ARGON2_PARALLELISM": "1",
 }
 FLOOD = 150
-LOG_LINE = re.compile(r"POST /api/auth/login (\d{3}) ([\d.]+)ms$", re.MULTILINE)
+LOG_LINE = re.compile(r"POST /api/auth/login (\d{3}) ([\d.]+)ms request_id=\S+$", re.MULTILINE)
 
 
 async def _send_all_at_once(port: int, raw: bytes, count: int) -> list[bytes]:
