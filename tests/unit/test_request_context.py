@@ -11,12 +11,12 @@ import pytest
 
 from usermgmt import ConfigurationError
 from usermgmt.domain.context import (
-    MAX_USER_AGENT,
     NO_REQUEST,
     RequestContext,
     current_request,
     request_context,
 )
+from usermgmt.domain.events import USER_AGENT_MAX_LENGTH
 from usermgmt.entrypoints.http.access_log import AccessLog
 from usermgmt.entrypoints.http.proxies import TrustedProxies
 from usermgmt.entrypoints.logformat import JsonFormatter
@@ -170,7 +170,7 @@ async def test_the_request_context_is_gone_after_the_request() -> None:
     """Outside a request the context is empty again: nothing leaks into the next one."""
     app, _ = await _serve((), "127.0.0.1", {"User-Agent": "x" * 2000})
 
-    assert app.seen["context"].user_agent == "x" * MAX_USER_AGENT
+    assert app.seen["context"].user_agent == "x" * USER_AGENT_MAX_LENGTH
     assert current_request() is NO_REQUEST
 
 

@@ -15,30 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
-import attrs
+from usermgmt.domain.events import NO_CONTEXT, RequestContext
 
-MAX_USER_AGENT: Final = 512
-"""Characters of a ``User-Agent`` that are kept; the rest is cut off."""
-
-
-def _truncated(user_agent: str) -> str:
-    return user_agent[:MAX_USER_AGENT]
-
-
-@attrs.frozen(kw_only=True)
-class RequestContext:
-    """Who sent the request being served: what an audit row records about it."""
-
-    ip: str = ""
-    """The client's address: the socket's peer, or what a trusted proxy forwarded."""
-    user_agent: str = attrs.field(default="", converter=_truncated)
-    """The ``User-Agent`` header, at most :data:`MAX_USER_AGENT` characters."""
-    request_id: str = ""
-    """The ``X-Request-ID`` of the request (generated, or kept from a trusted proxy)."""
-
-
-NO_REQUEST: Final = RequestContext()
+NO_REQUEST: Final = NO_CONTEXT
 """The context outside any request: no address, no user agent, no id."""
+
+__all__ = ["NO_REQUEST", "RequestContext", "current_request", "request_context"]
 
 _CURRENT: Final[contextvars.ContextVar[RequestContext]] = contextvars.ContextVar(
     "usermgmt_request", default=NO_REQUEST
