@@ -11,8 +11,11 @@ from tests.contracts import (
     UserRepositoryContract,
 )
 from tests.outbox_contract import Outbox, OutboxContract
-from usermgmt.adapters.memory import InMemoryLoginAttemptStore, InMemoryUnitOfWork
-from usermgmt.adapters.memory_outbox import InMemoryOutboxStore
+from usermgmt.adapters.memory import (
+    InMemoryLoginAttemptStore,
+    InMemoryOutboxStore,
+    InMemoryUnitOfWork,
+)
 from usermgmt.ports import LoginAttemptStore, UnitOfWork
 
 pytestmark = pytest.mark.anyio

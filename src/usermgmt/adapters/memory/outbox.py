@@ -18,7 +18,7 @@ import attrs
 from usermgmt.domain.events import Event, PendingEvent
 
 if TYPE_CHECKING:
-    from usermgmt.adapters.memory import _Journal
+    from usermgmt.adapters.memory.journal import Journal
 
 
 @attrs.frozen(kw_only=True)
@@ -51,7 +51,7 @@ class InMemoryOutbox:
 class InMemoryEventOutbox:
     """The outbox as one in-memory unit of work writes it."""
 
-    def __init__(self, outbox: InMemoryOutbox, journal: _Journal) -> None:
+    def __init__(self, outbox: InMemoryOutbox, journal: Journal) -> None:
         """Add to *outbox*, recording every change in *journal*."""
         self._outbox = outbox
         self._journal = journal

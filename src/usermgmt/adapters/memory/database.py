@@ -1,0 +1,53 @@
+"""The shared state behind every in-memory unit of work: the tables, as dicts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import anyio
+import attrs
+
+from usermgmt.adapters.memory.journal import OrderKey
+from usermgmt.adapters.memory.outbox import InMemoryOutbox
+from usermgmt.domain.devices import DeviceToken
+from usermgmt.domain.model import RefreshToken, Session, SessionId, User, UserId
+from usermgmt.domain.rules.throttle import FailureRecord
+
+
+@attrs.define
+class InMemoryDatabase:
+    """The shared state behind every in-memory unit of work."""
+
+    users: dict[UserId, User] = attrs.Factory(dict)
+    live_emails: dict[str, UserId] = attrs.Factory(dict)
+    """Live users by email key (``Email.key``): the partial unique index of PostgreSQL."""
+    order: list[OrderKey] = attrs.Factory(list)
+    sessions: dict[SessionId, Session] = attrs.Factory(dict)
+    tokens: dict[bytes, RefreshToken] = attrs.Factory(dict)
+    devices: dict[bytes, DeviceToken] = attrs.Factory(dict)
+    counters: dict[str, StoredCounter] = attrs.Factory(dict)
+    outbox: InMemoryOutbox = attrs.Factory(InMemoryOutbox)
+    lock: anyio.Lock | None = None
+
+    def transaction_lock(self) -> anyio.Lock:
+        """Return the lock that serializes transactions (made in the running loop)."""
+        if self.lock is None:
+            self.lock = anyio.Lock()
+        return self.lock
+
+
+@attrs.frozen(kw_only=True)
+class StoredCounter:
+    """One failure counter as the in-memory store keeps it."""
+
+    account: str
+    failures: int
+    last_failure_at: datetime
+    previous_failure_at: datetime | None = None
+    """The last failure before the latest reservation, restored if it is released."""
+
+    def record(self) -> FailureRecord | None:
+        """Return what the counter holds, ``None`` when it holds no failure."""
+        if self.failures == 0:
+            return None
+        return FailureRecord(failures=self.failures, last_failure_at=self.last_failure_at)
