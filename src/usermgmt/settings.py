@@ -106,6 +106,7 @@ class Settings:
     refresh_reuse_grace: int = 10
     cors_origins: tuple[str, ...] = ()
     redis_url: str | None = attrs.field(default=None, repr=False)
+    redis_key_prefix: str = ""
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65_536
     argon2_parallelism: int = 4
@@ -143,6 +144,7 @@ class Settings:
             "database_url",
             "jwt_secret",
             "redis_url",
+            "redis_key_prefix",
             "jwt_issuer",
             "jwt_audience",
             "host",

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from tests.contracts import (
     NOW,
@@ -16,6 +14,7 @@ from tests.contracts import (
     UserRepositoryContract,
 )
 from tests.outbox_contract import LEASE, Outbox, OutboxContract
+from tests.redis_keys import REDIS_URL, confined_keys
 from usermgmt.adapters.postgres import (
     PostgresDatabase,
     PostgresLoginAttemptStore,
@@ -25,8 +24,6 @@ from usermgmt.adapters.redis import RedisLoginAttemptStore
 from usermgmt.ports import LoginAttemptStore, UnitOfWork
 
 pytestmark = pytest.mark.anyio
-
-REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 class TestPostgresUsers(UserRepositoryContract):
@@ -56,18 +53,12 @@ class TestPostgresLoginAttempts(LoginAttemptStoreContract):
 class TestRedisLoginAttempts(LoginAttemptStoreContract):
     @pytest.fixture
     async def attempts(self) -> AsyncIterator[LoginAttemptStore]:
-        client = Redis.from_url(REDIS_URL)
-        try:
-            await client.ping()
-        except (RedisError, OSError) as exc:
-            await client.aclose()
-            pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
-        await client.aclose()
-        store = RedisLoginAttemptStore.from_url(REDIS_URL)
-        try:
-            yield store
-        finally:
-            await store.aclose()
+        with confined_keys() as prefix:
+            store = RedisLoginAttemptStore.from_url(REDIS_URL, key_prefix=prefix)
+            try:
+                yield store
+            finally:
+                await store.aclose()
 
 
 class TestPostgresOutbox(OutboxContract):

@@ -107,7 +107,7 @@ def postgres_parts(
     attempts: LoginAttemptStore = PostgresLoginAttemptStore(database.pool)
     hasher, closers = _own_hasher(settings, hasher)
     if settings.redis_url:
-        redis_store = redis_attempts(settings.redis_url)
+        redis_store = redis_attempts(settings.redis_url, settings.redis_key_prefix)
         attempts, closers = redis_store, (*closers, redis_store.aclose)
     return Parts(
         settings=settings,
@@ -243,21 +243,24 @@ class LazyCodec:
 _NO_REDIS = "USERMGMT_REDIS_URL is set but the redis client is missing: install usermgmt[redis]"
 
 
-def redis_attempts(url: str) -> RedisLoginAttemptStore:
-    """Return the Redis login-attempt store at *url*.
+def redis_attempts(url: str, key_prefix: str = "") -> RedisLoginAttemptStore:
+    """Return the Redis login-attempt store at *url*, its keys preceded by *key_prefix*.
 
     Raises:
         ConfigurationError: the redis client is not installed.
     """
     try:
-        from usermgmt.adapters.redis import RedisLoginAttemptStore  # noqa: PLC0415 - optional
+        from usermgmt.adapters.redis import (  # noqa: PLC0415 - optional
+            KEY_PREFIX,
+            RedisLoginAttemptStore,
+        )
     except ImportError:
         raise ConfigurationError(_NO_REDIS) from None
-    return RedisLoginAttemptStore.from_url(url)
+    return RedisLoginAttemptStore.from_url(url, key_prefix=key_prefix + KEY_PREFIX)
 
 
-def redis_store(url: str, namespace: str) -> Store:
-    """Return Litestar's Redis store at *url* under *namespace*.
+def redis_store(url: str, namespace: str, key_prefix: str = "") -> Store:
+    """Return Litestar's Redis store at *url* under *namespace*, preceded by *key_prefix*.
 
     Raises:
         ConfigurationError: the redis client is not installed.
@@ -266,7 +269,7 @@ def redis_store(url: str, namespace: str) -> Store:
         from litestar.stores.redis import RedisStore  # noqa: PLC0415 - needs the optional client
     except ImportError:
         raise ConfigurationError(_NO_REDIS) from None
-    return RedisStore.with_client(url, namespace=namespace)
+    return RedisStore.with_client(url, namespace=key_prefix + namespace)
 
 
 def shared_store(parts: Parts, namespace: str) -> Store:
@@ -282,5 +285,5 @@ def shared_store(parts: Parts, namespace: str) -> Store:
     if parts.database is None:
         return MemoryStore()
     if parts.settings.redis_url:
-        return redis_store(parts.settings.redis_url, namespace)
+        return redis_store(parts.settings.redis_url, namespace, parts.settings.redis_key_prefix)
     return PostgresStore(parts.database.pool, namespace=namespace)

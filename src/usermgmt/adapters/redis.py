@@ -4,7 +4,9 @@ All counters of one account live in one hash (fields ``<counter>:f`` for the
 failures, ``:t`` for the last failure and ``:p`` for the one before, in
 microseconds since the epoch), so that every operation is one command or one
 Lua script on one key: atomic, and on one slot of a cluster. The hash expires
-once the account has had no failure for the schedule's memory.
+once the account has had no failure for the schedule's memory. Every key starts
+with the store's prefix, so that several services (or test runs) can share one
+Redis database without touching each other's keys.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from redis.exceptions import RedisError
 from usermgmt.domain.errors import UnavailableError
 from usermgmt.domain.rules.throttle import FailureRecord, LoginAttempt, Reservation
 
-_PREFIX: Final = "usermgmt:login-throttle:"
+KEY_PREFIX: Final = "usermgmt:login-throttle:"
+"""The prefix of every key the store writes, unless it is given another."""
 POOL_SIZE: Final = 50
 """Connections to Redis per process; more logins at once wait for one."""
 POOL_TIMEOUT: Final = 3
@@ -98,21 +101,23 @@ def _micros(moment: datetime) -> int:
 class RedisLoginAttemptStore:
     """Counters as one Redis hash per account, expiring by themselves once stale."""
 
-    def __init__(self, client: Redis) -> None:
-        """Use *client*."""
+    def __init__(self, client: Redis, *, key_prefix: str = KEY_PREFIX) -> None:
+        """Use *client*, with keys that start with *key_prefix*."""
         self._redis = client
+        self._prefix = key_prefix
         self._reserve = client.register_script(_RESERVE)
         self._release = client.register_script(_RELEASE)
 
     @classmethod
-    def from_url(cls, url: str) -> RedisLoginAttemptStore:
+    def from_url(cls, url: str, *, key_prefix: str = KEY_PREFIX) -> RedisLoginAttemptStore:
         """Connect to the Redis at *url* through a pool that makes a burst wait, not fail.
 
         redis-py's default pool refuses the 101st concurrent command outright;
         a burst of logins must queue for a connection instead.
         """
         pool = BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE, timeout=POOL_TIMEOUT)
-        return cls(Redis.from_pool(pool))  # the client owns the pool: aclose() closes it
+        # The client owns the pool: aclose() closes it.
+        return cls(Redis.from_pool(pool), key_prefix=key_prefix)
 
     async def reserve(self, attempt: LoginAttempt, now: datetime) -> Reservation:
         """Admit and count *attempt*, or refuse it, in one script (see the port)."""
@@ -127,7 +132,7 @@ class RedisLoginAttemptStore:
             args += [counter.key, counter.threshold]
         args += [lock // _MICROSECOND for lock in schedule.locks]
         try:
-            out = await self._reserve(keys=[_PREFIX + attempt.account], args=args)
+            out = await self._reserve(keys=[self._prefix + attempt.account], args=args)
         except RedisError as exc:
             raise UnavailableError from exc
         records = tuple(_record(int(out[i]), int(out[i + 1])) for i in range(1, len(out), 2))
@@ -137,7 +142,7 @@ class RedisLoginAttemptStore:
         """Take back one reserved failure under each counter of *attempt*."""
         args: list[str | int] = [_micros(reserved_at), *(c.key for c in attempt.counters)]
         try:
-            await self._release(keys=[_PREFIX + attempt.account], args=args)
+            await self._release(keys=[self._prefix + attempt.account], args=args)
         except RedisError as exc:
             raise UnavailableError from exc
 
@@ -145,14 +150,14 @@ class RedisLoginAttemptStore:
         """Forget the counters of *attempt*."""
         fields = [f"{c.key}:{part}" for c in attempt.counters for part in "ftp"]
         try:
-            await self._redis.hdel(_PREFIX + attempt.account, *fields)
+            await self._redis.hdel(self._prefix + attempt.account, *fields)
         except RedisError as exc:
             raise UnavailableError from exc
 
     async def clear_account(self, account: str) -> None:
         """Forget every counter of *account*: its hash."""
         try:
-            await self._redis.delete(_PREFIX + account)
+            await self._redis.delete(self._prefix + account)
         except RedisError as exc:
             raise UnavailableError from exc
 

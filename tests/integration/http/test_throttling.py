@@ -14,10 +14,10 @@ from litestar.testing import TestClient
 
 from tests.integration.http.conftest import AppFactory
 from tests.integration.http.helpers import OTHER_PASSWORD, PASSWORD, Api
+from tests.redis_keys import REDIS_URL, confined_keys
 from usermgmt import ManualClock, Settings
+from usermgmt.domain.rules.throttle import LoginThrottlePolicy
 from usermgmt.entrypoints.http import app as app_module
-
-REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 def _login(client: TestClient[Litestar], email: str, password: str) -> tuple[int, str | None]:
@@ -181,42 +181,58 @@ def test_a_rate_limit_of_zero_turns_the_limit_off(start_app: AppFactory) -> None
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    """Yield a Redis database emptied of usermgmt's keys, or skip without Redis."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
-
-    def forget() -> None:
-        for pattern in ("usermgmt_http:*", "usermgmt:login-throttle:*"):
-            keys = list(client.scan_iter(pattern))
-            if keys:
-                client.delete(*keys)
-
-    forget()
-    try:
-        yield REDIS_URL
-    finally:
-        forget()
-        client.close()
+def redis_prefix() -> Iterator[str]:
+    """Yield a Redis key prefix of this test's own (its keys are removed at the end)."""
+    with confined_keys() as prefix:
+        yield prefix
 
 
 def test_with_redis_the_budget_is_shared_through_redis(
-    start_app: AppFactory, redis_url: str
+    start_app: AppFactory, redis_prefix: str
 ) -> None:
     """``USERMGMT_REDIS_URL`` moves the rate-limit windows to Redis, still shared."""
-    first = start_app(rate_limit_per_minute=2, redis_url=redis_url)
-    second = start_app(rate_limit_per_minute=2, redis_url=redis_url)
+    confined = {"redis_url": REDIS_URL, "redis_key_prefix": redis_prefix}
+    first = start_app(rate_limit_per_minute=2, **confined)
+    second = start_app(rate_limit_per_minute=2, **confined)
     body = {"refresh_token": "unknown"}
 
     statuses = [c.post("/api/auth/refresh", json=body).status_code for c in (first, second)]
 
     assert statuses == [401, 401]
     assert first.post("/api/auth/refresh", json=body).status_code == 429
-    with redis.Redis.from_url(redis_url) as client:
-        assert client.keys("usermgmt_http:*")
+    with redis.Redis.from_url(REDIS_URL) as client:
+        assert client.keys(f"{redis_prefix}usermgmt_http:*")
+
+
+def test_a_redis_test_leaves_the_keys_outside_its_prefix_untouched(
+    start_app: AppFactory, empty_database: str, http_settings: Settings
+) -> None:
+    """Keys at usermgmt's own prefixes survive a confined test's logins and its cleanup."""
+    account = LoginThrottlePolicy.account_key("ann@example.org")
+    look_alikes = (f"usermgmt:login-throttle:{account}", "usermgmt_http:look-alike")
+    with redis.Redis.from_url(REDIS_URL) as outside:
+        try:
+            outside.ping()
+        except redis.RedisError:
+            pytest.skip(f"no Redis at {REDIS_URL}")
+        outside.hset(look_alikes[0], mapping={"look-alike:f": "7"})
+        outside.set(look_alikes[1], "untouched")
+        try:
+            with confined_keys() as prefix:
+                client = start_app(redis_url=REDIS_URL, redis_key_prefix=prefix)
+                Api(client, empty_database, http_settings).register("ann@example.org")
+                statuses = [_login(client, "ann@example.org", OTHER_PASSWORD)[0] for _ in range(6)]
+                written = sorted(k.decode() for k in outside.scan_iter(match=f"{prefix}*"))
+
+            assert statuses == [401] * 5 + [429]
+            assert f"{prefix}usermgmt:login-throttle:{account}" in written
+            assert any(k.startswith(f"{prefix}usermgmt_http:") for k in written)
+            assert list(outside.scan_iter(match=f"{prefix}*")) == []
+            assert outside.hgetall(look_alikes[0]) == {b"look-alike:f": b"7"}
+            assert outside.ttl(look_alikes[0]) == -1  # never given an expiry by the store
+            assert outside.get(look_alikes[1]) == b"untouched"
+        finally:
+            outside.delete(*look_alikes)
 
 
 def test_expired_rate_limit_windows_are_swept_from_postgresql(

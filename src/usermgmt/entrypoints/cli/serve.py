@@ -229,6 +229,14 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
             "(env: USERMGMT_REDIS_URL; default: PostgreSQL)",
         ),
     ] = None,
+    redis_key_prefix: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PREFIX",
+            help="Prepended to every key usermgmt writes in Redis, so that several deployments "
+            "can share one Redis database. (env: USERMGMT_REDIS_KEY_PREFIX; default: none)",
+        ),
+    ] = None,
     log_format: Annotated[
         LogFormat | None,
         typer.Option(
@@ -278,6 +286,7 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per setting: the configurat
             refresh_reuse_grace=refresh_reuse_grace,
             cors_origins=_origins(cors_origins),
             redis_url=redis_url,
+            redis_key_prefix=redis_key_prefix,
             log_format=log_format,
             trusted_proxies=_networks(trusted_proxies),
             migrate_on_start=False if no_migrate else None,
