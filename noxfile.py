@@ -9,16 +9,20 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+# The whole suite covered 93% of branches and lines when the floor was set; it may
+# rise with the figure, never fall below it.
+COVERAGE_FLOOR = 92
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the whole test suite, unit and integration, with coverage."""
+    """Run the whole test suite, unit and integration, with coverage (fails below the floor)."""
     session.install("-e", ".[embedded,redis]", *nox.project.dependency_groups(PYPROJECT, "tests"))
     session.run(
         "pytest",
         "--cov=usermgmt",
         "--cov-report=term",
+        f"--cov-fail-under={COVERAGE_FLOOR}",
         *session.posargs,
         env={"PYTHONDONTWRITEBYTECODE": "1"},
     )
