@@ -13,7 +13,7 @@ Everything that can go wrong on purpose raises a :class:`UserMgmtError`.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from usermgmt._service import BlockingUserManagement, UserManagement
+from usermgmt._service import BlockingUserManagement, Readiness, UserManagement
 from usermgmt.adapters.clock import ManualClock
 from usermgmt.adapters.postgres import MigrationState
 from usermgmt.domain.errors import (
@@ -90,6 +90,7 @@ __all__ = [
     "OverloadedError",
     "PermissionDeniedError",
     "Principal",
+    "Readiness",
     "RefreshTokenReusedError",
     "Role",
     "SchemaOutdatedError",

@@ -18,6 +18,7 @@ from usermgmt import (
     SYSTEM,
     BlockingUserManagement,
     Principal,
+    Readiness,
     TokenPair,
     User,
     UserId,
@@ -63,6 +64,7 @@ def _typed_blocking_calls(um: BlockingUserManagement, user_id: UserId) -> None:
     assert_type(um.delete_user(user_id, actor=SYSTEM), None)
     assert_type(um.purge_expired(), int)
     assert_type(um.check_health(), bool)
+    assert_type(um.check_readiness(), Readiness)
     um.register_user(42, "pw")  # type: ignore[arg-type]
     um.list_users(SYSTEM)  # type: ignore[call-arg]
 

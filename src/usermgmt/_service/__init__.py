@@ -7,5 +7,6 @@ is ``UserManagement``, ``blocking`` its synchronous twin.
 
 from usermgmt._service.blocking import BlockingUserManagement
 from usermgmt._service.facade import UserManagement
+from usermgmt._service.health import Readiness
 
-__all__ = ["BlockingUserManagement", "UserManagement"]
+__all__ = ["BlockingUserManagement", "Readiness", "UserManagement"]

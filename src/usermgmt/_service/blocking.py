@@ -47,6 +47,7 @@ class BlockingUserManagement:
     migrate = blocking(UserManagement.migrate)
     migration_status = blocking(UserManagement.migration_status)
     check_health = blocking(UserManagement.check_health)
+    check_readiness = blocking(UserManagement.check_readiness)
     purge_expired = blocking(UserManagement.purge_expired)
     register_user = blocking(UserManagement.register_user)
     authenticate = blocking(UserManagement.authenticate)

@@ -9,6 +9,7 @@ here.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AsyncExitStack, contextmanager
@@ -18,6 +19,7 @@ import anyio.from_thread
 
 from usermgmt._service import factories
 from usermgmt._service.factories import Parts
+from usermgmt._service.health import Readiness, check_readiness
 from usermgmt._service.wiring import UseCases, wire
 from usermgmt.adapters.embedded import start_embedded
 from usermgmt.adapters.postgres import MigrationState, Migrator
@@ -250,6 +252,18 @@ class UserManagement:
         """Return whether the database answers within three seconds."""
         database = self._parts.database
         return True if database is None else await database.ping()
+
+    async def check_readiness(self) -> Readiness:
+        """Return whether the database answers within a second with the newest schema.
+
+        In memory the service is always ready.
+        """
+        return await check_readiness(self._parts.database, self._known_migrations)
+
+    @functools.cached_property
+    def _known_migrations(self) -> frozenset[int]:
+        database = self._parts.database
+        return frozenset() if database is None else Migrator(database.url).versions
 
     def jwks(self) -> dict[str, list[dict[str, str]]] | None:
         """Return the public keys that verify access tokens, or ``None`` with a shared secret."""

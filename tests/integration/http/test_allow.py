@@ -13,6 +13,8 @@ EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 ALLOW = {
     "/": "GET, OPTIONS",
     "/health": "GET, OPTIONS",
+    "/health/live": "GET, OPTIONS",
+    "/health/ready": "GET, OPTIONS",
     "/api/users/register": "POST, OPTIONS",
     "/api/auth/login": "POST, OPTIONS",
     "/api/auth/refresh": "POST, OPTIONS",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Final
+from typing import Final, LiteralString
 
 import anyio
 import attrs
@@ -21,6 +22,7 @@ from usermgmt.domain.errors import SchemaOutdatedError, UnavailableError
 CONNECT_TIMEOUT: Final = 3
 """Seconds to wait for a new connection, and for a free one from the pool."""
 
+_APPLIED_MIGRATIONS: Final = "SELECT version FROM usermgmt_migrations"
 _SCHEMA_MISSING: Final = (
     psycopg.errors.UndefinedTable,
     psycopg.errors.UndefinedColumn,
@@ -116,12 +118,30 @@ class PostgresDatabase:
         After a failure the pool's idle connections are checked and the broken
         ones dropped, so that service resumes as soon as the database is back.
         """
+        return await self._answer("SELECT 1", timeout) is not None
+
+    async def applied_migrations(self, timeout: float = CONNECT_TIMEOUT) -> frozenset[int] | None:  # noqa: ASYNC109 - bounds pool wait and query alike
+        """Return the versions of the migrations applied, read within *timeout* seconds.
+
+        One query on a pooled connection. A database without the migrations
+        table has applied none (an empty set); ``None`` means the database did
+        not answer in time. A failure sweeps the idle connections, as
+        :meth:`ping` does.
+        """
+        rows = await self._answer(_APPLIED_MIGRATIONS, timeout)
+        return None if rows is None else frozenset(version for (version,) in rows)
+
+    async def _answer(self, query: LiteralString, timeout: float) -> list[TupleRow] | None:  # noqa: ASYNC109 - bounds pool wait and query alike
+        """Return the rows of *query*, or ``None`` if the database does not answer in time."""
         with anyio.move_on_after(timeout):
             try:
                 async with self.pool.connection(timeout=timeout) as conn:
-                    await conn.execute("SELECT 1")
+                    return await (await conn.execute(query)).fetchall()
+            except psycopg.errors.UndefinedTable:
+                return []
             except (psycopg.OperationalError, psycopg.InterfaceError):
-                await self.pool.check()
-                return False
-            return True
-        return False
+                # A closed pool has no connection to check.
+                with contextlib.suppress(psycopg.OperationalError):
+                    await self.pool.check()
+                return None
+        return None

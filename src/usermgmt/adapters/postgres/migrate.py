@@ -167,6 +167,11 @@ class Migrator:
         self._url = url
         self._migrations = bundled_migrations() if migrations is None else migrations
 
+    @property
+    def versions(self) -> frozenset[int]:
+        """The version numbers of the migrations this migrator knows: the schema it brings."""
+        return frozenset(m.version for m in self._migrations)
+
     async def _connect(self) -> psycopg.AsyncConnection[TupleRow]:
         try:
             return await psycopg.AsyncConnection.connect(

@@ -34,7 +34,7 @@ from usermgmt.entrypoints.http.problems import (
 )
 from usermgmt.entrypoints.http.proxies import TrustedProxies
 from usermgmt.entrypoints.http.strict import InputGate, StrictRequest
-from usermgmt.entrypoints.http.system import health, index, jwks_route
+from usermgmt.entrypoints.http.system import health, index, jwks_route, liveness, readiness
 from usermgmt.entrypoints.http.users import UsersController
 
 log = logging.getLogger("usermgmt.http")
@@ -67,7 +67,14 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
     limit = rate_limit(settings)
     gate = InputGate()
     allowed = AllowedMethods()
-    handlers: list[ControllerRouterHandler] = [index, health, AuthController, UsersController]
+    handlers: list[ControllerRouterHandler] = [
+        index,
+        health,
+        liveness,
+        readiness,
+        AuthController,
+        UsersController,
+    ]
     if keys := service.jwks():
         handlers.append(jwks_route(keys))
     app = Litestar(

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import msgspec
 
-from usermgmt import Role, TokenPair, User, UserPage, UserSlice
+from usermgmt import Readiness, Role, TokenPair, User, UserPage, UserSlice
 from usermgmt.domain.model import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from usermgmt.domain.rules.passwords import PASSWORD_MAX_LENGTH
 
@@ -228,6 +228,34 @@ class Health(msgspec.Struct):
 
     status: Annotated[str, msgspec.Meta(examples=["ok", "unavailable"])]
     database: Annotated[str, msgspec.Meta(examples=["ok", "unavailable"])]
+
+
+class Liveness(msgspec.Struct):
+    """The process serves requests."""
+
+    status: Annotated[str, msgspec.Meta(examples=["ok"])]
+
+
+class ReadinessChecks(msgspec.Struct):
+    """What each readiness check found: a fixed word, never an error's text."""
+
+    database: Annotated[str, msgspec.Meta(examples=["ok", "unavailable"])]
+    migrations: Annotated[str, msgspec.Meta(examples=["ok", "behind", "ahead", "unknown"])]
+
+
+class ReadinessResponse(msgspec.Struct):
+    """Whether this instance may be sent traffic, and why not."""
+
+    status: Annotated[str, msgspec.Meta(examples=["ok", "unavailable"])]
+    checks: ReadinessChecks
+
+    @classmethod
+    def from_domain(cls, found: Readiness) -> ReadinessResponse:
+        """Show the outcome of the service's readiness checks."""
+        return cls(
+            status="ok" if found.ready else "unavailable",
+            checks=ReadinessChecks(database=found.database, migrations=found.migrations),
+        )
 
 
 class PublicKey(msgspec.Struct):

@@ -13,13 +13,20 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 
 from usermgmt import UserManagement, __version__
-from usermgmt.entrypoints.http.schemas import Health, KeySet, ServiceInfo
+from usermgmt.entrypoints.http.schemas import (
+    Health,
+    KeySet,
+    Liveness,
+    ReadinessResponse,
+    ServiceInfo,
+)
 
 HEALTH_TIMEOUT: Final = 3.0
 """Seconds ``/health`` waits for the database before it answers 503."""
 
 _OK: Final = Health(status="ok", database="ok")
 _DOWN: Final = Health(status="unavailable", database="unavailable")
+_LIVE: Final = Liveness(status="ok")
 
 
 @get(
@@ -56,6 +63,47 @@ async def health(service: NamedDependency[UserManagement]) -> Response[Health]:
     with anyio.move_on_after(HEALTH_TIMEOUT):
         up = await service.check_health()
     return Response(_OK if up else _DOWN, status_code=200 if up else 503)
+
+
+@get(
+    "/health/live",
+    operation_id="getLiveness",
+    summary="Liveness",
+    tags=["service"],
+    cache_control=CacheControlHeader(no_store=True),
+)
+async def liveness() -> Liveness:
+    """Say that the process serves requests; the database is not asked.
+
+    An orchestrator restarts an instance that stops answering here. A database
+    outage does not make an instance dead: it makes it not ready.
+    """
+    return _LIVE
+
+
+@get(
+    "/health/ready",
+    operation_id="getReadiness",
+    summary="Readiness",
+    tags=["service"],
+    cache_control=CacheControlHeader(no_store=True),
+    responses={
+        503: ResponseSpec(
+            data_container=ReadinessResponse,
+            description="The database did not answer within a second, or its schema is not "
+            "the one this version migrates to: `checks` says which.",
+            generate_examples=False,
+        )
+    },
+)
+async def readiness(service: NamedDependency[UserManagement]) -> Response[ReadinessResponse]:
+    """Say whether this instance may be sent traffic.
+
+    Ready when the database answers within a second and its schema is at this
+    version's newest migration; `checks` names the result of each.
+    """
+    found = await service.check_readiness()
+    return Response(ReadinessResponse.from_domain(found), status_code=200 if found.ready else 503)
 
 
 def jwks_route(keys: dict[str, list[dict[str, str]]]) -> HTTPRouteHandler:
