@@ -25,15 +25,7 @@ from usermgmt.adapters.embedded import start_embedded
 from usermgmt.adapters.postgres import MigrationState, Migrator
 from usermgmt.ports import Clock, PasswordHasher
 from usermgmt.settings import Settings
-from usermgmt.usecases.accounts import (
-    ChangePassword,
-    DeleteUser,
-    FindUser,
-    GetUser,
-    RegisterUser,
-    RestoreUser,
-    UpdateUser,
-)
+from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.maintenance import PurgeExpired
 from usermgmt.usecases.sessions import (
@@ -43,6 +35,7 @@ from usermgmt.usecases.sessions import (
     RevokeSessions,
     ValidateAccessToken,
 )
+from usermgmt.usecases.updates import ChangePassword, UpdateUser
 
 if TYPE_CHECKING:
     from litestar.stores.base import Store

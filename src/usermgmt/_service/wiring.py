@@ -17,15 +17,7 @@ from usermgmt.domain.rules.sessions import SessionPolicy
 from usermgmt.domain.rules.throttle import LoginThrottlePolicy
 from usermgmt.settings import Settings
 from usermgmt.usecases._steps import PasswordChange, StartSession, TokenIssuer
-from usermgmt.usecases.accounts import (
-    ChangePassword,
-    DeleteUser,
-    FindUser,
-    GetUser,
-    RegisterUser,
-    RestoreUser,
-    UpdateUser,
-)
+from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.maintenance import PurgeExpired
 from usermgmt.usecases.sessions import (
@@ -35,6 +27,7 @@ from usermgmt.usecases.sessions import (
     RevokeSessions,
     ValidateAccessToken,
 )
+from usermgmt.usecases.updates import ChangePassword, UpdateUser
 
 
 @attrs.frozen(kw_only=True)
