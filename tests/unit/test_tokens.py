@@ -16,11 +16,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from usermgmt import InvalidTokenError, ManualClock, Role
-from usermgmt.adapters.tokens import JwtTokenCodec
+from usermgmt.adapters.tokens import JwtTokenCodec, secret_key_id
 from usermgmt.domain.model import AccessClaims, SessionId, TokenId, UserId
 
 SECRET = b"k" * 64  # long enough for HS512 too, so forging it raises no key warning
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+KID = secret_key_id(SECRET)
+OURS = {"typ": "at+jwt", "kid": KID}  # the header of a token the codec signed
 
 
 def _claims(**changes: object) -> AccessClaims:
@@ -87,14 +89,23 @@ def test_a_token_carries_every_claim_of_the_contract(codec: JwtTokenCodec) -> No
 
     header = jwt.get_unverified_header(token)
     payload = jwt.decode(token, options={"verify_signature": False})
-    assert header == {"alg": "HS256", "typ": "at+jwt"}
+    assert header == {"alg": "HS256", "typ": "at+jwt", "kid": KID}
     assert set(payload) == {"iss", "aud", "sub", "sid", "jti", "iat", "exp", "role"}
+    assert codec.decode(token) == claims
+
+
+def test_a_token_made_outside_the_codec_like_its_own_is_accepted(codec: JwtTokenCodec) -> None:
+    """The forgeries below differ from this accepted token in one thing each."""
+    claims = _claims()
+
+    token = jwt.encode(_payload(claims), SECRET, algorithm="HS256", headers=OURS)
+
     assert codec.decode(token) == claims
 
 
 def test_none_algorithm_is_refused(codec: JwtTokenCodec) -> None:
     """An unsigned token (alg none) never validates."""
-    token = jwt.encode(_payload(_claims()), None, algorithm="none", headers={"typ": "at+jwt"})
+    token = jwt.encode(_payload(_claims()), None, algorithm="none", headers=OURS)
 
     with pytest.raises(InvalidTokenError):
         codec.decode(token)
@@ -102,7 +113,7 @@ def test_none_algorithm_is_refused(codec: JwtTokenCodec) -> None:
 
 def test_another_algorithm_with_the_same_key_is_refused(codec: JwtTokenCodec) -> None:
     """The algorithm is pinned: HS512 under the right key is still refused."""
-    token = jwt.encode(_payload(_claims()), SECRET, algorithm="HS512", headers={"typ": "at+jwt"})
+    token = jwt.encode(_payload(_claims()), SECRET, algorithm="HS512", headers=OURS)
 
     with pytest.raises(InvalidTokenError):
         codec.decode(token)
@@ -164,9 +175,7 @@ def test_wrong_or_missing_claims_are_refused(
     codec: JwtTokenCodec, changes: dict[str, object]
 ) -> None:
     """Wrong issuer or audience, malformed or missing claims: refused."""
-    token = jwt.encode(
-        _payload(_claims(), **changes), SECRET, algorithm="HS256", headers={"typ": "at+jwt"}
-    )
+    token = jwt.encode(_payload(_claims(), **changes), SECRET, algorithm="HS256", headers=OURS)
 
     with pytest.raises(InvalidTokenError):
         codec.decode(token)
@@ -174,7 +183,9 @@ def test_wrong_or_missing_claims_are_refused(
 
 def test_a_token_of_another_type_is_refused(codec: JwtTokenCodec) -> None:
     """A correctly signed JWT that is not typed at+jwt is not an access token."""
-    token = jwt.encode(_payload(_claims()), SECRET, algorithm="HS256", headers={"typ": "JWT"})
+    token = jwt.encode(
+        _payload(_claims()), SECRET, algorithm="HS256", headers={"typ": "JWT", "kid": KID}
+    )
 
     with pytest.raises(InvalidTokenError):
         codec.decode(token)
@@ -198,7 +209,7 @@ def test_expired_and_future_tokens_are_refused(codec: JwtTokenCodec, clock: Manu
         _payload(_claims(), nbf=int((NOW + timedelta(minutes=5)).timestamp())),
         SECRET,
         algorithm="HS256",
-        headers={"typ": "at+jwt"},
+        headers=OURS,
     )
 
     with pytest.raises(InvalidTokenError):

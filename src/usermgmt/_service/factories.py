@@ -197,7 +197,11 @@ def token_codec(settings: Settings, clock: Clock) -> JwtTokenCodec:
         ConfigurationError: the settings are unsafe, or the key is unusable.
     """
     settings.check()
-    options = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience, "clock": clock}
+    options: dict[str, Any] = {
+        "issuer": settings.jwt_issuer,
+        "audience": settings.jwt_audience,
+        "clock": clock,
+    }
     if settings.jwt_private_key is not None:
         return signing_key(settings.jwt_private_key, **options)
     if settings.jwt_secret:

@@ -17,6 +17,7 @@ from tests.conftest import TEST_SECRET
 from tests.integration.http.conftest import AppFactory
 from tests.integration.http.helpers import OTHER_PASSWORD, PASSWORD, Api, bearer
 from usermgmt import Settings
+from usermgmt.adapters.tokens import secret_key_id
 
 PROBLEM = "application/problem+json"
 USER_FIELDS = {"id", "email", "name", "role", "is_active", "created_at", "updated_at"}
@@ -442,7 +443,9 @@ def _forged(claims: dict[str, object], key: str = TEST_SECRET, alg: str = "HS256
         "exp": int((now + timedelta(minutes=5)).timestamp()),
         "role": "admin",
     } | claims
-    return jwt.encode(payload, key, algorithm=alg, headers={"typ": "at+jwt"})
+    # Named as the service's own key, so that only the changed claim or key can be the defect.
+    headers = {"typ": "at+jwt", "kid": secret_key_id(TEST_SECRET.encode())}
+    return jwt.encode(payload, key, algorithm=alg, headers=headers)
 
 
 @pytest.mark.parametrize(
