@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
 from usermgmt import Principal, UserManagement
@@ -25,6 +26,22 @@ from usermgmt.entrypoints.http.security import PRINCIPAL, SECURED
 _NO_STORE = CacheControlHeader(no_store=True)  # RFC 6749 §5.1: token responses are not cached
 
 
+def _hands_out_tokens(path: str, *, operation_id: str, summary: str, s401: str) -> HTTPRouteHandler:
+    """Declare a route that answers with new tokens: 200, never cached, rate-limited.
+
+    *s401* says which credentials it refuses, and why.
+    """
+    return post(
+        path,
+        operation_id=operation_id,
+        summary=summary,
+        status_code=200,
+        cache_control=_NO_STORE,
+        opt=RATE_LIMITED,
+        responses=errors(400, 401, 413, 422, 429, 503, s401=s401),
+    )
+
+
 def client_address(request: Request[Any, Any, Any]) -> str:
     """Return the client's IP address as the server sees it (``""`` when unknown)."""
     return request.client.host if request.client else ""
@@ -37,22 +54,11 @@ class AuthController(Controller):
     tags = ["auth"]  # noqa: RUF012 - Litestar reads class attributes
     dependencies = {"principal": PRINCIPAL}  # noqa: RUF012
 
-    @post(
+    @_hands_out_tokens(
         "/login",
         operation_id="login",
         summary="Log in",
-        status_code=200,
-        cache_control=_NO_STORE,
-        opt=RATE_LIMITED,
-        responses=errors(
-            400,
-            401,
-            413,
-            422,
-            429,
-            503,
-            s401="Wrong email or password, or an account that may not sign in: one answer for all.",
-        ),
+        s401="Wrong email or password, or an account that may not sign in: one answer for all.",
     )
     async def login(
         self,
@@ -75,23 +81,12 @@ class AuthController(Controller):
         )
         return LoginResponse.from_domain(pair)
 
-    @post(
+    @_hands_out_tokens(
         "/refresh",
         operation_id="refresh",
         summary="Rotate the refresh token",
-        status_code=200,
-        cache_control=_NO_STORE,
-        opt=RATE_LIMITED,
-        responses=errors(
-            400,
-            401,
-            413,
-            422,
-            429,
-            503,
-            s401="Unknown, spent or expired refresh token, or an ended session. A spent token "
-            "presented after the grace window also ends its session.",
-        ),
+        s401="Unknown, spent or expired refresh token, or an ended session. A spent token "
+        "presented after the grace window also ends its session.",
     )
     async def refresh(
         self, data: JSONBody[RefreshRequest], service: NamedDependency[UserManagement]

@@ -152,13 +152,9 @@ class TokenPairResponse(msgspec.Struct):
         )
 
 
-class LoginResponse(msgspec.Struct):
+class LoginResponse(TokenPairResponse):
     """A new session's tokens, and the device token to present at the next login."""
 
-    access_token: str
-    refresh_token: str
-    token_type: str
-    expires_in: Annotated[int, msgspec.Meta(description="Seconds until the access token expires.")]
     device_token: Annotated[
         str,
         msgspec.Meta(
@@ -170,13 +166,8 @@ class LoginResponse(msgspec.Struct):
     @classmethod
     def from_domain(cls, pair: TokenPair) -> LoginResponse:
         """Show *pair*, which a login made (so it carries a device token)."""
-        return cls(
-            access_token=pair.access_token,
-            refresh_token=pair.refresh_token,
-            token_type=pair.token_type,
-            expires_in=pair.expires_in,
-            device_token=pair.device_token or "",
-        )
+        tokens = msgspec.structs.asdict(TokenPairResponse.from_domain(pair))
+        return cls(**tokens, device_token=pair.device_token or "")
 
 
 class UserPageResponse(msgspec.Struct):
