@@ -1,7 +1,16 @@
-"""Configuration: every setting, its environment variable, and its default.
+"""Configuration: every setting, declared once, with its variable, parser, default and help.
+
+Each field of :class:`Settings` is one :func:`setting` declaration. Its
+environment variable (``USERMGMT_`` and the field's name in capitals) and its
+``serve`` flag (``--`` and the name with dashes) are derived from the name;
+``Settings.from_env`` reads the variables through the declared parsers,
+``Settings.to_env`` writes them back for ``serve``'s workers, and ``serve``
+builds one flag per declaration (:data:`DECLARED`). A test holds the README's
+configuration table and ``serve --help`` to the same list.
 
 ``Settings.from_env`` is the only reader of ``os.environ`` in usermgmt. The
-``serve`` command has a flag for every field; flags override the environment.
+module is longer than most because the declarations, help text included,
+are the configuration's one source.
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 import platformdirs
@@ -46,18 +55,40 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("usermgmt", appauthor=False))
 
 
-def _positive(value: int) -> int:
+def _whole_number(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        msg = "must be a whole number"
+        raise ValueError(msg) from None
+
+
+def _positive(raw: str) -> int:
+    value = _whole_number(raw)
     if value <= 0:
         msg = "must be a positive whole number"
         raise ValueError(msg)
     return value
 
 
-def _not_negative(value: int) -> int:
+def _not_negative(raw: str) -> int:
+    value = _whole_number(raw)
     if value < 0:
         msg = "must be zero or a positive whole number"
         raise ValueError(msg)
     return value
+
+
+def _port(raw: str) -> int:
+    value = _positive(raw)
+    if value > 65535:  # noqa: PLR2004 - the largest TCP port
+        msg = "must be a port number, 1 to 65535"
+        raise ValueError(msg)
+    return value
+
+
+def _log_format(raw: str) -> LogFormat:
+    return LogFormat(raw.lower())
 
 
 def _boolean(raw: str) -> bool:
@@ -87,97 +118,249 @@ def parse_networks(raw: str) -> tuple[str, ...]:
     )
 
 
+_DECLARATION: Final = "usermgmt.setting"
+"""The key of a field's metadata that holds its :class:`_Declaration`."""
+
+
+@attrs.frozen(kw_only=True)
+class _Declaration:
+    parse: Callable[[str], object]
+    help: str
+    metavar: str
+    flag: str | None
+    secret: bool
+    shown_default: str | None
+
+
+def setting(
+    default: T,
+    parse: Callable[[str], T],
+    help: str,  # noqa: A002 - the word the declaration is read by
+    *,
+    metavar: str = "TEXT",
+    flag: str | None = None,
+    secret: bool = False,
+    shown_default: str | None = None,
+) -> T:
+    """Declare a field of :class:`Settings`: the one place a setting is written.
+
+    Args:
+        default: the value when neither variable nor flag is given (an
+            ``attrs.Factory`` for one computed at run time).
+        parse: turns the variable's (or flag's) stripped text into the value;
+            raises ``ValueError`` with what is wrong.
+        help: one sentence for ``serve --help``.
+        metavar: what the flag's value is called in ``serve --help``.
+        flag: the flag, if not ``--`` and the name with dashes (a switch
+            writes both forms: ``"--migrate/--no-migrate"``).
+        secret: kept out of ``repr()`` (the value still reaches the workers).
+        shown_default: the default as ``serve --help`` shows it, if not the value.
+    """
+    declaration = _Declaration(
+        parse=parse,
+        help=help,
+        metavar=metavar,
+        flag=flag,
+        secret=secret,
+        shown_default=shown_default,
+    )
+    field: T = attrs.field(default=default, repr=not secret, metadata={_DECLARATION: declaration})
+    return field
+
+
+@attrs.frozen(kw_only=True)
+class Setting:
+    """One declared setting, as the environment, ``serve`` and the README name it."""
+
+    name: str
+    """The field of :class:`Settings`."""
+    variable: str
+    """The environment variable: ``USERMGMT_`` and the name in capitals."""
+    flag: str
+    """The ``serve`` flag (``--a/--no-a`` for a switch)."""
+    switch: bool
+    """Whether the setting is true or false (its flag takes no value)."""
+    parse: Callable[[str], object]
+    help: str
+    metavar: str
+    secret: bool
+    shown_default: str
+    """The default as ``serve --help`` shows it."""
+
+
+def as_text(value: object) -> str:
+    """Return *value* as its variable holds it (what the setting's parser reads back)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return str(value)
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """Every setting of usermgmt; see the README's configuration table."""
 
-    database_url: str | None = None
-    env: Environment = Environment.DEVELOPMENT
-    jwt_secret: str | None = attrs.field(default=None, repr=False)
-    jwt_private_key: Path | None = None
-    jwt_issuer: str = "usermgmt"
-    jwt_audience: str = "usermgmt"
-    access_token_ttl: int = 900
-    refresh_token_ttl: int = 2_592_000
-    password_min_length: int = 8
-    rate_limit_per_minute: int = 60
-    login_max_failures: int = 5
-    login_max_failures_per_account: int = 100
-    refresh_reuse_grace: int = 10
-    cors_origins: tuple[str, ...] = ()
-    redis_url: str | None = attrs.field(default=None, repr=False)
-    redis_key_prefix: str = ""
-    argon2_time_cost: int = 3
-    argon2_memory_cost: int = 65_536
-    argon2_parallelism: int = 4
-    database_pool_size: int = 10
-    migrate_on_start: bool = True
-    data_dir: Path = attrs.field(factory=default_data_dir)
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
-    metrics: bool = False
-    log_format: LogFormat = LogFormat.TEXT
-    trusted_proxies: tuple[str, ...] = ()
+    database_url: str | None = setting(
+        None,
+        str,
+        "PostgreSQL URL.",
+        metavar="URL",
+        shown_default="the embedded database",
+    )
+    env: Environment = setting(
+        Environment.DEVELOPMENT,
+        Environment,
+        "production refuses to start without a signing key.",
+        metavar="[development|production]",
+    )
+    jwt_secret: str | None = setting(
+        None,
+        str,
+        "HS256 signing secret, at least 32 bytes (prefer the variable: flags show up in "
+        "process listings).",
+        metavar="SECRET",
+        secret=True,
+        shown_default="development: generated and stored in the data directory",
+    )
+    jwt_private_key: Path | None = setting(
+        None,
+        Path,
+        "Ed25519 private key file: signs with EdDSA and serves /.well-known/jwks.json.",
+        metavar="PEM",
+    )
+    jwt_issuer: str = setting("usermgmt", str, "The iss claim of access tokens.", metavar="NAME")
+    jwt_audience: str = setting("usermgmt", str, "The aud claim of access tokens.", metavar="NAME")
+    access_token_ttl: int = setting(900, _positive, "Access token lifetime.", metavar="SECONDS")
+    refresh_token_ttl: int = setting(
+        2_592_000, _positive, "Session (refresh token) lifetime.", metavar="SECONDS"
+    )
+    password_min_length: int = setting(8, _positive, "Minimum password length.", metavar="N")
+    rate_limit_per_minute: int = setting(
+        60,
+        _not_negative,
+        "Requests per client IP and minute on login, refresh, logout and register; 0 disables.",
+        metavar="N",
+    )
+    login_max_failures: int = setting(
+        5,
+        _not_negative,
+        "Failed logins on one account from one client before it is throttled.",
+        metavar="N",
+    )
+    login_max_failures_per_account: int = setting(
+        100,
+        _not_negative,
+        "Failed logins on one account from all clients before every client is throttled.",
+        metavar="N",
+    )
+    refresh_reuse_grace: int = setting(
+        10,
+        _not_negative,
+        "Grace after a rotation in which the spent refresh token is refused without ending "
+        "the session; 0 disables.",
+        metavar="SECONDS",
+    )
+    cors_origins: tuple[str, ...] = setting(
+        (),
+        _origins,
+        "Comma-separated origins allowed by CORS.",
+        metavar="ORIGINS",
+        shown_default="none, CORS closed",
+    )
+    redis_url: str | None = setting(
+        None,
+        str,
+        "Redis for the rate-limit windows and login counters shared across instances.",
+        metavar="URL",
+        secret=True,
+        shown_default="PostgreSQL",
+    )
+    redis_key_prefix: str = setting(
+        "",
+        str,
+        "Prepended to every key usermgmt writes in Redis, so that several deployments can "
+        "share one Redis database.",
+        metavar="PREFIX",
+    )
+    argon2_time_cost: int = setting(3, _positive, "argon2id passes over memory.", metavar="N")
+    argon2_memory_cost: int = setting(
+        65_536, _positive, "argon2id memory per hash, in KiB.", metavar="KIB"
+    )
+    argon2_parallelism: int = setting(4, _positive, "argon2id lanes per hash.", metavar="N")
+    database_pool_size: int = setting(
+        10, _positive, "PostgreSQL connections per process.", metavar="N"
+    )
+    migrate_on_start: bool = setting(
+        True,  # noqa: FBT003 - the default of the setting, not a flag argument
+        _boolean,
+        "Apply pending migrations at start-up.",
+        flag="--migrate/--no-migrate",
+    )
+    data_dir: Path = setting(
+        attrs.Factory(default_data_dir),
+        Path,
+        "The embedded database and the development secret live here.",
+        metavar="DIR",
+        shown_default="$XDG_DATA_HOME/usermgmt",
+    )
+    host: str = setting("127.0.0.1", str, "Address to listen on.", metavar="ADDRESS")
+    port: int = setting(8000, _port, "Port to listen on.", metavar="PORT")
+    workers: int = setting(1, _positive, "Worker processes.", metavar="N")
+    metrics: bool = setting(
+        False,  # noqa: FBT003 - the default of the setting, not a flag argument
+        _boolean,
+        "Serve Prometheus metrics at /metrics.",
+    )
+    log_format: LogFormat = setting(
+        LogFormat.TEXT,
+        _log_format,
+        "text: one line per event; json: one JSON object per line.",
+        metavar="[text|json]",
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        (),
+        parse_networks,
+        "Comma-separated proxy addresses or networks whose X-Forwarded-For, "
+        "X-Forwarded-Proto and X-Request-ID are believed.",
+        metavar="NETWORKS",
+        shown_default="none",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read the ``USERMGMT_*`` variables of *environ* (default: ``os.environ``).
 
+        An unset or blank variable leaves its default.
+
         Raises:
             ConfigurationError: a variable holds a value of the wrong form.
         """
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-
-        def read(field: str, parse: Callable[[str], T]) -> None:
-            name = f"USERMGMT_{field.upper()}"
-            raw = env.get(name)
+        values: dict[str, Any] = {}
+        for declared in DECLARED:
+            raw = env.get(declared.variable)
             if raw is None or raw.strip() == "":
-                return
+                continue
             try:
-                values[field] = parse(raw.strip())
+                values[declared.name] = declared.parse(raw.strip())
             except ValueError as exc:
-                raise ConfigurationError(f"{name}={raw!r} is not valid: {exc}") from None
+                msg = f"{declared.variable}={raw!r} is not valid: {exc}"
+                raise ConfigurationError(msg) from None
+        return cls(**values)
 
-        for field in (
-            "database_url",
-            "jwt_secret",
-            "redis_url",
-            "redis_key_prefix",
-            "jwt_issuer",
-            "jwt_audience",
-            "host",
-        ):
-            read(field, str)
-        read("env", Environment)
-        read("jwt_private_key", Path)
-        read("data_dir", Path)
-        read("cors_origins", _origins)
-        read("migrate_on_start", _boolean)
-        read("metrics", _boolean)
-        read("log_format", lambda raw: LogFormat(raw.lower()))
-        read("trusted_proxies", parse_networks)
-        for field in (
-            "access_token_ttl",
-            "refresh_token_ttl",
-            "password_min_length",
-            "argon2_time_cost",
-            "argon2_memory_cost",
-            "argon2_parallelism",
-            "database_pool_size",
-            "port",
-            "workers",
-        ):
-            read(field, lambda raw: _positive(int(raw)))
-        for field in (
-            "rate_limit_per_minute",
-            "login_max_failures",
-            "login_max_failures_per_account",
-            "refresh_reuse_grace",
-        ):
-            read(field, lambda raw: _not_negative(int(raw)))
-        return cls(**values)  # type: ignore[arg-type]  # each value was parsed to its field's type
+    def to_env(self) -> dict[str, str]:
+        """Return the ``USERMGMT_*`` variables that make ``Settings.from_env`` return these.
+
+        Unset (``None``) settings are left out, so that their defaults apply.
+        """
+        return {
+            declared.variable: as_text(value)
+            for declared in DECLARED
+            if (value := getattr(self, declared.name)) is not None
+        }
 
     def evolve(self, **changes: object) -> Settings:
         """Return these settings with *changes* (``None`` values are ignored: "flag not given")."""
@@ -215,3 +398,34 @@ class Settings:
         if self.argon2_memory_cost < 8 * self.argon2_parallelism:
             msg = "USERMGMT_ARGON2_MEMORY_COST must be at least 8 KiB per lane of parallelism"
             raise ConfigurationError(msg)
+
+
+def _declared() -> tuple[Setting, ...]:
+    attrs.resolve_types(Settings)
+    declared = []
+    for field in attrs.fields(Settings):
+        declaration: _Declaration = field.metadata[_DECLARATION]
+        switch = field.type is bool
+        default = field.default
+        shown = declaration.shown_default
+        if shown is None:
+            shown = "none" if default is None or default in ("", ()) else as_text(default)
+        dashed = field.name.replace("_", "-")
+        declared.append(
+            Setting(
+                name=field.name,
+                variable=f"USERMGMT_{field.name.upper()}",
+                flag=declaration.flag or (f"--{dashed}/--no-{dashed}" if switch else f"--{dashed}"),
+                switch=switch,
+                parse=declaration.parse,
+                help=declaration.help,
+                metavar=declaration.metavar,
+                secret=declaration.secret,
+                shown_default=shown,
+            )
+        )
+    return tuple(declared)
+
+
+DECLARED: Final = _declared()
+"""Every setting, in the order of the fields of :class:`Settings`."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
+import attrs
 import pytest
 
+from tests.settings_sample import EVERY_SETTING
 from usermgmt import ConfigurationError, Environment, Settings
 from usermgmt.adapters.keys import development_secret
+from usermgmt.settings import DECLARED
 
 
 def test_defaults_match_the_contract() -> None:
@@ -133,3 +137,58 @@ def test_flags_override_only_what_they_set() -> None:
     settings = Settings(port=9000).evolve(port=None, workers=4)
 
     assert (settings.port, settings.workers) == (9000, 4)
+
+
+# --- each setting declared once ----------------------------------------------------------------
+
+
+def test_the_sample_sets_every_setting_away_from_its_default() -> None:
+    """The round trips below would prove nothing for a setting left at its default."""
+    defaults = Settings()
+
+    at_default = [
+        d.name for d in DECLARED if getattr(EVERY_SETTING, d.name) == getattr(defaults, d.name)
+    ]
+
+    assert at_default == []
+
+
+def test_every_setting_survives_the_trip_through_the_environment() -> None:
+    """``to_env`` writes what ``from_env`` reads back, for every declared setting."""
+    environment = EVERY_SETTING.to_env()
+
+    assert Settings.from_env(environment) == EVERY_SETTING
+    assert sorted(environment) == sorted(d.variable for d in DECLARED)
+
+
+def test_every_variable_is_named_after_its_field() -> None:
+    """One name per setting: the field, its variable and its flag say the same words."""
+    names = [(d.variable, d.flag.split("/")[0]) for d in DECLARED]
+
+    assert names == [
+        (
+            f"USERMGMT_{d.name.upper()}",
+            "--migrate" if d.name == "migrate_on_start" else "--" + d.name.replace("_", "-"),
+        )
+        for d in DECLARED
+    ]
+    assert [d.name for d in DECLARED] == [f.name for f in attrs.fields(Settings)]
+
+
+def test_secrets_stay_out_of_the_repr() -> None:
+    """A setting declared secret never shows in ``repr()``; the others do."""
+    text = repr(EVERY_SETTING)
+
+    assert [d.name for d in DECLARED if f"{d.name}=" not in text] == ["jwt_secret", "redis_url"]
+    assert [d.name for d in DECLARED if d.secret] == ["jwt_secret", "redis_url"]
+
+
+def test_the_readme_table_lists_every_setting_once() -> None:
+    """README's configuration table names every variable, and no variable that does not exist."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    first_cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+
+    listed = [name for cell in first_cells for name in re.findall(r"`(USERMGMT_\w+)`", cell)]
+
+    assert sorted(listed) == sorted(d.variable for d in DECLARED)

@@ -14,11 +14,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import httpx
 import psutil
 import psycopg
 import pytest
 import typer
+import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg import conninfo, sql
@@ -26,9 +28,10 @@ from typer.testing import CliRunner
 
 from tests.conftest import TEST_SECRET
 from tests.integration.http.server import serving, stop
+from tests.settings_sample import EVERY_SETTING
 from usermgmt import Environment, Settings
 from usermgmt.entrypoints.cli.serve import serve, settings_environment
-from usermgmt.settings import LogFormat
+from usermgmt.settings import DECLARED, LogFormat, as_text
 
 # The command as the CLI registers it, without the rest of the CLI.
 SERVE = [
@@ -120,6 +123,96 @@ def test_the_settings_handed_to_workers_are_exactly_the_flags_and_environment() 
 
     assert Settings.from_env(environment) == settings
     assert all(name.startswith("USERMGMT_") for name in environment)
+
+
+def test_serve_help_lists_a_flag_for_every_setting_and_no_other() -> None:
+    """``usermgmt serve --help`` shows each declared flag (both forms of a switch), and --help."""
+    from usermgmt.entrypoints.cli.main import app  # noqa: PLC0415 - the real root command
+
+    result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "250"})
+
+    assert result.exit_code == 0
+    shown = set(re.findall(r"(?<![\w-])--[a-z0-9][a-z0-9-]*", result.output))
+    declared = {flag for d in DECLARED for flag in d.flag.split("/")}
+    assert shown == {*declared, "--help"}
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, object]]]:
+    """Record what ``serve`` hands to uvicorn (its arguments and the workers' environment)."""
+    calls: list[dict[str, object]] = []
+
+    def run(_app: str, **kwargs: object) -> None:
+        workers_env = {k: v for k, v in os.environ.items() if k.startswith("USERMGMT_")}
+        calls.append({"environment": workers_env, **kwargs})
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        yield calls
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+
+
+def test_every_flag_reaches_the_settings_of_the_workers(
+    cli: typer.Typer, started: list[dict[str, object]]
+) -> None:
+    """Each setting given as its flag, and none in the environment: the workers get them all."""
+    # A secret and a key file together are refused: the key file's flag is left out.
+    given = attrs.evolve(EVERY_SETTING, jwt_private_key=None)
+    args = []
+    for declared in DECLARED:
+        value = getattr(given, declared.name)
+        if value is None:
+            continue
+        if declared.switch:
+            args.append(declared.flag.split("/")[0 if value else 1])
+        else:
+            args += [declared.flag, as_text(value)]
+    nothing_set: dict[str, str | None] = {d.variable: None for d in DECLARED}
+
+    result = CliRunner().invoke(cli, ["serve", *args], env=nothing_set)
+
+    assert result.exit_code == 0, result.output
+    [call] = started
+    assert Settings.from_env(call["environment"]) == given  # type: ignore[arg-type]
+    assert (call["host"], call["port"], call["workers"]) == ("0.0.0.0", 9000, 4)  # noqa: S104
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "0"], "Invalid value for '--port': must be a positive whole number"),
+        (["--port", "65536"], "Invalid value for '--port': must be a port number"),
+        (["--argon2-time-cost", "fast"], "Invalid value for '--argon2-time-cost': must be a whole"),
+        (["--env", "staging"], "Invalid value for '--env'"),
+        (["--trusted-proxies", "10.0.0.1/8"], "Invalid value for '--trusted-proxies'"),
+    ],
+)
+def test_a_malformed_flag_is_a_usage_error_that_names_it(
+    cli: typer.Typer, started: list[dict[str, object]], args: list[str], message: str
+) -> None:
+    """The flag's parser is its variable's: a wrong value ends serve with status 2, unserved."""
+    result = CliRunner().invoke(cli, ["serve", *args], env={"COLUMNS": "250"})
+
+    assert result.exit_code == 2
+    assert message in result.output
+    assert started == []
+
+
+def test_a_flag_of_a_setting_that_had_none_is_checked_like_its_variable(
+    cli: typer.Typer, started: list[dict[str, object]]
+) -> None:
+    """The argon2 flags are new, and the start-up check sees them: too little memory is refused."""
+    args = ["--argon2-parallelism", "4", "--argon2-memory-cost", "8"]
+
+    result = CliRunner().invoke(cli, ["serve", *args], env={"USERMGMT_ARGON2_MEMORY_COST": None})
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: USERMGMT_ARGON2_MEMORY_COST must be at least 8 KiB per lane of parallelism\n"
+    )
+    assert started == []
 
 
 def _free_port() -> int:
