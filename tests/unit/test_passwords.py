@@ -269,3 +269,21 @@ async def test_capacity_can_be_checked_before_any_work() -> None:
 
     assert pending == 6
     await hasher.aclose()
+
+
+async def test_observers_get_the_time_of_each_hash_and_verification() -> None:
+    """Every observer hears of each hash and each verification, with the time it took."""
+    ticks = itertools.count(step=0.25)
+    hasher = Argon2PasswordHasher(CHEAP, timer=lambda: float(next(ticks)))
+    heard: list[float] = []
+    also: list[float] = []
+    hasher.observe(heard.append)
+    hasher.observe(also.append)
+
+    digest = await hasher.hash("correct horse battery")
+    await hasher.verify("correct horse battery", digest)
+    await hasher.verify("wrong", None)
+    await hasher.aclose()
+
+    assert heard == [0.25, 0.25, 0.25]
+    assert also == heard

@@ -3,8 +3,10 @@
 The facade restates no use case's signature: each method is a
 :class:`UseCaseMethod` built from the use case's class, whose ``__call__``
 gives the method its parameters for mypy and editors. What is not a use case
-(opening and closing, migrations, health, keys, the shared store) is written
-here.
+(opening and closing, migrations, health, keys, the shared store, the hooks
+of the metrics) is written here. The module is longer than most because it is
+the service's whole public surface, one short method each; splitting it would
+scatter what a reader of the API looks for in one place.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from usermgmt._service.factories import Parts
 from usermgmt._service.health import Readiness, check_readiness
 from usermgmt._service.wiring import UseCases, wire
 from usermgmt.adapters.embedded import start_embedded
+from usermgmt.adapters.passwords import Argon2PasswordHasher
 from usermgmt.adapters.postgres import MigrationState, Migrator
 from usermgmt.ports import Clock, PasswordHasher
 from usermgmt.settings import Settings
@@ -257,6 +260,20 @@ class UserManagement:
     def _known_migrations(self) -> frozenset[int]:
         database = self._parts.database
         return frozenset() if database is None else Migrator(database.url).versions
+
+    def observe_password_hashing(self, observer: Callable[[float], None]) -> None:
+        """Call *observer* with the seconds of each password hash and verification.
+
+        Only the built-in argon2 hasher reports its timings (on its worker
+        threads); a hasher given to the constructor is left alone.
+        """
+        if isinstance(self._parts.hasher, Argon2PasswordHasher):
+            self._parts.hasher.observe(observer)
+
+    def database_connections(self) -> dict[str, int] | None:
+        """Return the connection pool's connections by state, or ``None`` in memory."""
+        database = self._parts.database
+        return None if database is None else database.connections()
 
     def jwks(self) -> dict[str, list[dict[str, str]]] | None:
         """Return the public keys that verify access tokens, or ``None`` with a shared secret."""

@@ -75,6 +75,7 @@ class Argon2PasswordHasher:
         self._lock = threading.Lock()
         self._pending = 0  # submitted and not finished: waiting or running
         self._seconds_per_hash: float | None = None  # running estimate; None until one is timed
+        self._observers: tuple[Callable[[float], None], ...] = ()
         # Verifying against this costs exactly what a real verification costs at the current
         # parameters: the digest is random, so no password matches it.
         self._dummy_hash = (
@@ -82,6 +83,15 @@ class Argon2PasswordHasher:
             f"p={self._hasher.parallelism}${_b64(secrets.token_bytes(self._hasher.salt_len))}"
             f"${_b64(secrets.token_bytes(self._hasher.hash_len))}"
         )
+
+    def observe(self, observer: Callable[[float], None]) -> None:
+        """Call *observer* with the seconds each hash or verification took, once it is done.
+
+        It is called on the worker thread that did the work, so it must be
+        thread-safe and quick (a metrics histogram, say); time spent waiting
+        for a lane is not counted.
+        """
+        self._observers = (*self._observers, observer)
 
     def backlog(self) -> float:
         """Return the seconds the lanes need for the work waiting now (0 before any timing)."""
@@ -131,6 +141,8 @@ class Argon2PasswordHasher:
                 self._seconds_per_hash = (
                     took if estimate is None else estimate + _SMOOTHING * (took - estimate)
                 )
+            for observer in self._observers:
+                observer(took)
 
     def _finished(self, _future: object) -> None:
         with self._lock:

@@ -112,6 +112,19 @@ class PostgresDatabase:
         """Close the pool and every connection in it."""
         await self.pool.close()
 
+    def connections(self) -> dict[str, int]:
+        """Return the pool's connections by state (``idle``, ``in_use``) and ``waiting`` requests.
+
+        Read from the pool's own counters: no query, no wait.
+        """
+        stats = self.pool.get_stats()
+        size, idle = stats.get("pool_size", 0), stats.get("pool_available", 0)
+        return {
+            "idle": idle,
+            "in_use": max(0, size - idle),
+            "waiting": stats.get("requests_waiting", 0),
+        }
+
     async def ping(self, timeout: float = CONNECT_TIMEOUT) -> bool:  # noqa: ASYNC109 - bounds pool wait and query alike
         """Return whether the database answers a query within *timeout* seconds.
 

@@ -60,8 +60,8 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
     Args:
         service: the use cases; the application opens it at start-up and
             closes it at shutdown.
-        settings: CORS origins, the rate limit and the trusted proxies (the service
-            reads the rest).
+        settings: CORS origins, the rate limit, the trusted proxies and whether to
+            serve metrics (the service reads the rest).
     """
     store = service.shared_store("usermgmt_http")
     limit = rate_limit(settings)
@@ -77,10 +77,18 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
     ]
     if keys := service.jwks():
         handlers.append(jwks_route(keys))
+    lifespans = [_lifespan(service, store)]
+    metrics = None
+    if settings.metrics:  # off: not even imported, and nothing on the request path
+        from usermgmt.entrypoints.http.metrics import Metrics  # noqa: PLC0415
+
+        metrics = Metrics(service)
+        handlers.append(metrics.route())
+        lifespans.append(metrics.lifespan())
     app = Litestar(
         route_handlers=handlers,
         dependencies={"service": Provide(lambda: service, use_cache=True, sync_to_thread=False)},
-        lifespan=[_lifespan(service, store)],
+        lifespan=lifespans,
         middleware=[gate.middleware, allowed.middleware, *([limit.middleware] if limit else [])],
         opt=EXEMPT_BY_DEFAULT,
         stores={STORE: store},
@@ -96,7 +104,9 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
     gate.learn(app)
     allowed.learn(app)
     finish_openapi(app.openapi_schema, settings)
-    app.asgi_handler = AccessLog(app.asgi_handler, proxies=TrustedProxies(settings.trusted_proxies))
+    app.asgi_handler = AccessLog(
+        app.asgi_handler, proxies=TrustedProxies(settings.trusted_proxies), observer=metrics
+    )
     return app
 
 

@@ -1,0 +1,199 @@
+"""Prometheus metrics at ``GET /metrics``, built only when ``USERMGMT_METRICS=true``.
+
+Nothing here is imported, and no wrapper or hook is installed, while the
+metrics are off: the request path then pays nothing for them.
+
+Requests are counted by the access log's wrapper, which already knows each
+request's route template, status and duration (see :class:`RequestObserver`);
+Litestar's Prometheus middleware was not used because it sees only requests
+that matched a route (a 404 or 405 never reaches a middleware) and its label
+names and label sets are not the contract's. The sign-in events are derived
+from the same four routes' answers, the hashing time from a hook in the
+argon2 hasher, and the pool's connections are read at each scrape.
+
+No label carries anything a client chose beyond a bounded set: the route is
+a template (``unmatched`` for a path no route serves), the method one of the
+HTTP methods the API knows (``other`` for anything else), the status a
+number the service itself sent.
+
+With several uvicorn workers, ``usermgmt serve`` points
+``PROMETHEUS_MULTIPROC_DIR`` at a private directory before the workers
+start; prometheus-client then keeps each worker's values in files there, and
+a scrape, whichever worker answers it, adds up every worker's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Final
+
+import anyio
+from litestar import Litestar, Response, get
+from litestar.handlers import HTTPRouteHandler
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
+
+from usermgmt import UserManagement
+
+PATH: Final = "/metrics"
+MEDIA_TYPE: Final = "text/plain; version=0.0.4"
+"""The Prometheus text format every Prometheus reads (Litestar adds ``charset=utf-8``)."""
+POOL_INTERVAL: Final = 5.0
+"""Seconds between two readings of a worker's pool, with several workers."""
+
+_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_OTHER_METHOD: Final = "other"
+# (method, route template) -> (event, the status of its success)
+_AUTH_ROUTES: Final = {
+    ("POST", "/api/users/register"): ("register", 201),
+    ("POST", "/api/auth/login"): ("login", 200),
+    ("POST", "/api/auth/refresh"): ("refresh", 200),
+    ("POST", "/api/auth/logout"): ("logout", 204),
+}
+_OUTCOMES: Final = ("success", "failure")
+_MAIL_OUTCOMES: Final = ("sent", "failed")
+_POOL_STATES: Final = ("idle", "in_use", "waiting")
+# argon2id takes tens to hundreds of milliseconds at sensible parameters.
+_HASH_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def multiprocess_mode() -> bool:
+    """Whether prometheus-client keeps its values in files shared by several processes."""
+    return values.ValueClass is not values.MutexValue
+
+
+class Metrics:
+    """The service's metrics: told about each request, hashing and the pool, rendered on scrape."""
+
+    def __init__(self, service: UserManagement) -> None:
+        """Declare every metric and hook the service's hasher."""
+        self._service = service
+        self._registry = CollectorRegistry(auto_describe=True)
+        registry = self._registry
+        self.requests = Counter(
+            "usermgmt_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ("method", "route", "status"),
+            registry=registry,
+        )
+        self.durations = Histogram(
+            "usermgmt_http_request_duration_seconds",
+            "Time from a request's arrival to the end of its answer, by method and route.",
+            ("method", "route"),
+            registry=registry,
+        )
+        self.auth_events = Counter(
+            "usermgmt_auth_events",
+            "Registrations, logins, refreshes and logouts, by outcome: success is the "
+            "route's success status, failure any other answer.",
+            ("event", "outcome"),
+            registry=registry,
+        )
+        self.password_hash = Histogram(
+            "usermgmt_password_hash_seconds",
+            "Time of one argon2id hash or verification, on a hashing thread (queueing excluded).",
+            buckets=_HASH_BUCKETS,
+            registry=registry,
+        )
+        self.mail_sent = Counter(
+            "usermgmt_mail_sent",
+            "Mail messages handed to the mail server, by outcome (no mail is sent yet).",
+            ("outcome",),
+            registry=registry,
+        )
+        self.mail_pending = Gauge(
+            "usermgmt_mail_outbox_pending",
+            "Mail messages waiting to be sent (always 0: no mail is sent yet).",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+        self.pool = Gauge(
+            "usermgmt_db_pool_connections",
+            "Database connections of the pool by state (idle, in_use), and requests waiting "
+            "for one (waiting); summed over the live workers.",
+            ("state",),
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        for event, _ in _AUTH_ROUTES.values():
+            for outcome in _OUTCOMES:
+                self.auth_events.labels(event, outcome)
+        for outcome in _MAIL_OUTCOMES:
+            self.mail_sent.labels(outcome)
+        self.mail_pending.set(0)
+        service.observe_password_hashing(self.password_hash.observe)
+
+    def request_done(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count a request to *route* (a template) answered with *status* after *seconds*."""
+        if method not in _METHODS:
+            method = _OTHER_METHOD
+        self.requests.labels(method, route, str(status)).inc()
+        self.durations.labels(method, route).observe(seconds)
+        auth = _AUTH_ROUTES.get((method, route))
+        if auth is not None:
+            event, success = auth
+            self.auth_events.labels(event, "success" if status == success else "failure").inc()
+
+    def read_pool(self) -> None:
+        """Set the pool gauge from the pool's counters (nothing in memory)."""
+        connections = self._service.database_connections()
+        if connections is None:
+            return
+        for state in _POOL_STATES:
+            self.pool.labels(state).set(connections.get(state, 0))
+
+    def render(self) -> bytes:
+        """Return every metric in the Prometheus text format (every worker's, in multiprocess)."""
+        self.read_pool()
+        if not multiprocess_mode():
+            return generate_latest(self._registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call] # untyped upstream
+        return generate_latest(merged)
+
+    def route(self) -> HTTPRouteHandler:
+        """Return the ``GET /metrics`` route."""
+
+        @get(PATH, include_in_schema=False, sync_to_thread=False)
+        def metrics() -> Response[bytes]:
+            """Return the metrics in the Prometheus text format."""
+            return Response(self.render(), media_type=MEDIA_TYPE)
+
+        return metrics
+
+    def lifespan(self) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+        """Return the lifespan that keeps this worker's pool reading fresh and cleans up at exit.
+
+        With several workers, whichever worker answers a scrape cannot read the
+        others' pools, so each worker writes its own every few seconds; at exit
+        its live gauges are removed, so that a stopped worker is not counted.
+        """
+
+        @asynccontextmanager
+        async def lifespan(_: Litestar) -> AsyncIterator[None]:
+            if not multiprocess_mode():
+                yield
+                return
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(self._read_pool_forever)
+                try:
+                    yield
+                finally:
+                    tasks.cancel_scope.cancel()
+                    multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call] # untyped upstream
+
+        return lifespan
+
+    async def _read_pool_forever(self) -> None:
+        while True:
+            self.read_pool()
+            await anyio.sleep(POOL_INTERVAL)

@@ -1,0 +1,155 @@
+"""``GET /metrics``: the contract's names and labels, counted by the real application."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.integration.http.conftest import AppFactory
+from tests.integration.http.helpers import PASSWORD, Api
+from usermgmt import Settings, UserManagement
+from usermgmt.entrypoints.http import create_app
+from usermgmt.entrypoints.http.access_log import AccessLog
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(client: TestClient[Litestar] | httpx.Client) -> tuple[str, Samples]:
+    """Return the text of ``/metrics`` and its samples keyed by (name, labels)."""
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    return response.text, samples
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    """Return the sample *name* with exactly *labels* (0 when it is absent)."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+@pytest.fixture
+def metered(start_app: AppFactory) -> TestClient[Litestar]:
+    """The application with ``USERMGMT_METRICS=true``."""
+    return start_app(metrics=True)
+
+
+def test_metrics_are_off_by_default_and_nothing_is_installed(
+    client: TestClient[Litestar], http_settings: Settings
+) -> None:
+    """Without ``USERMGMT_METRICS`` there is no ``/metrics`` and no observer on the request path."""
+    response = client.get("/metrics")
+    app = create_app(UserManagement.in_memory(http_settings), http_settings)
+
+    assert http_settings.metrics is False
+    assert response.status_code == 404
+    assert isinstance(app.asgi_handler, AccessLog)
+    assert app.asgi_handler._observer is None
+
+
+def test_requests_are_counted_by_route_template_method_and_status(
+    metered: TestClient[Litestar], empty_database: str, http_settings: Settings
+) -> None:
+    """Two reads of one user are one series under ``/api/users/{user_id}``, never the raw path."""
+    api = Api(metered, empty_database, http_settings)
+    ann = api.account("ann@example.org")
+
+    for _ in range(2):
+        assert metered.get(f"/api/users/{ann.id}", headers=ann.headers).status_code == 200
+    metered.get("/no/such/path/ann@example.org")
+    metered.request("BREW", "/api/auth/me")
+    text, samples = scrape(metered)
+
+    requests = "usermgmt_http_requests_total"
+    user = {"method": "GET", "route": "/api/users/{user_id}"}
+    assert value(samples, requests, **user, status="200") == 2
+    assert value(samples, "usermgmt_http_request_duration_seconds_count", **user) == 2
+    assert value(samples, requests, method="GET", route="unmatched", status="404") == 1
+    assert value(samples, requests, method="other", route="unmatched", status="405") == 1
+    assert value(samples, requests, method="POST", route="/api/users/register", status="201") == 1
+    for secret in (ann.id, ann.email, "example.org", ann.access_token, ann.refresh_token, "BREW"):
+        assert secret not in text
+    assert "127.0.0.1" not in text
+    assert "testclient" not in text
+
+
+def test_sign_in_events_are_counted_by_outcome(
+    metered: TestClient[Litestar], empty_database: str, http_settings: Settings
+) -> None:
+    """Register, login (right and wrong), refresh and logout each land under their event."""
+    api = Api(metered, empty_database, http_settings)
+    _, before = scrape(metered)
+    ann = api.account("ann@example.org")
+
+    wrong = metered.post("/api/auth/login", json={"email": ann.email, "password": "not it!!"})
+    taken = metered.post("/api/users/register", json={"email": ann.email, "password": PASSWORD})
+    refreshed = metered.post("/api/auth/refresh", json={"refresh_token": ann.refresh_token})
+    new_access = refreshed.json()["access_token"]
+    out = metered.post("/api/auth/logout", headers={"Authorization": f"Bearer {new_access}"})
+    _, after = scrape(metered)
+
+    assert (wrong.status_code, taken.status_code, out.status_code) == (401, 409, 204)
+    events = "usermgmt_auth_events_total"
+    assert value(before, events, event="login", outcome="failure") == 0
+    assert (events, frozenset({("event", "login"), ("outcome", "failure")})) in before
+    expected = {
+        ("register", "success"): 1,
+        ("register", "failure"): 1,
+        ("login", "success"): 1,
+        ("login", "failure"): 1,
+        ("refresh", "success"): 1,
+        ("refresh", "failure"): 0,
+        ("logout", "success"): 1,
+        ("logout", "failure"): 0,
+    }
+    for (event, outcome), count in expected.items():
+        assert value(after, events, event=event, outcome=outcome) == count, (event, outcome)
+
+
+def test_password_hashing_is_timed_in_the_hasher(
+    metered: TestClient[Litestar], empty_database: str, http_settings: Settings
+) -> None:
+    """One registration hashes once; two logins verify twice: three timings, each positive."""
+    api = Api(metered, empty_database, http_settings)
+
+    api.account("ann@example.org")
+    metered.post("/api/auth/login", json={"email": "ann@example.org", "password": "wrong one"})
+    _, samples = scrape(metered)
+
+    assert value(samples, "usermgmt_password_hash_seconds_count") == 3
+    assert value(samples, "usermgmt_password_hash_seconds_sum") > 0
+    assert value(samples, "usermgmt_password_hash_seconds_bucket", le="+Inf") == 3
+
+
+def test_pool_and_mail_metrics_are_declared(metered: TestClient[Litestar]) -> None:
+    """The pool's connections are read at scrape time; the mail series exist at zero."""
+    assert metered.get("/health").status_code == 200
+
+    text, samples = scrape(metered)
+
+    idle = value(samples, "usermgmt_db_pool_connections", state="idle")
+    in_use = value(samples, "usermgmt_db_pool_connections", state="in_use")
+    assert idle + in_use >= 1
+    assert ("usermgmt_db_pool_connections", frozenset({("state", "waiting")})) in samples
+    assert value(samples, "usermgmt_mail_sent_total", outcome="sent") == 0
+    assert ("usermgmt_mail_sent_total", frozenset({("outcome", "failed")})) in samples
+    assert "usermgmt_mail_outbox_pending 0.0" in text
+
+
+def test_metrics_in_memory_have_no_pool(http_settings: Settings) -> None:
+    """The in-memory backend serves metrics too, with no pool series."""
+    settings = http_settings.evolve(metrics=True)
+    with TestClient(create_app(UserManagement.in_memory(settings), settings)) as client:
+        client.get("/health/live")
+        _, samples = scrape(client)
+
+    live = {"method": "GET", "route": "/health/live", "status": "200"}
+    assert value(samples, "usermgmt_http_requests_total", **live) == 1
+    assert not any(name == "usermgmt_db_pool_connections" for name, _ in samples)
