@@ -15,6 +15,7 @@ import functools
 import inspect
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AsyncExitStack, contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, Self, TypeVar, overload
 
 import anyio.from_thread
@@ -23,7 +24,9 @@ from usermgmt._service import factories
 from usermgmt._service.factories import Parts
 from usermgmt._service.health import Readiness, check_readiness
 from usermgmt._service.wiring import UseCases, wire
+from usermgmt.adapters.clock import SystemClock
 from usermgmt.adapters.embedded import start_embedded
+from usermgmt.adapters.keys import write_signing_key
 from usermgmt.adapters.passwords import Argon2PasswordHasher
 from usermgmt.adapters.postgres import MigrationState, Migrator
 from usermgmt.ports import Clock, PasswordHasher
@@ -278,6 +281,25 @@ class UserManagement:
     def jwks(self) -> dict[str, list[dict[str, str]]] | None:
         """Return the public keys that verify access tokens, or ``None`` with a shared secret."""
         return self._parts.codec.resolve().jwks()
+
+    @staticmethod
+    def public_keys(settings: Settings) -> dict[str, list[dict[str, str]]] | None:
+        """Return the JWK set that *settings*' keys publish, without building a service.
+
+        Raises:
+            ConfigurationError: a key file is missing, unreadable or not an Ed25519 key.
+        """
+        return factories.token_codec(settings, SystemClock()).jwks()
+
+    @staticmethod
+    def generate_signing_key(path: Path) -> str:
+        """Write a new Ed25519 signing key to *path* (PEM, mode 0600) and return its ``kid``.
+
+        Raises:
+            FileExistsError: something exists at *path*; it is never replaced.
+            OSError: the file cannot be written.
+        """
+        return write_signing_key(path)
 
     def shared_store(self, namespace: str) -> Store:
         """Return a key-value store (Litestar's ``Store``) shared with every instance.

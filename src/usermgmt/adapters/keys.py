@@ -1,4 +1,4 @@
-"""The development signing secret: generated once, kept private in the data directory."""
+"""Key files: the development signing secret, and new Ed25519 signing keys."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ import secrets
 import tempfile
 from pathlib import Path
 from typing import Final
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from usermgmt.adapters.tokens import thumbprint
 
 log = logging.getLogger("usermgmt")
 
@@ -37,3 +42,32 @@ def development_secret(data_dir: Path) -> bytes:
         finally:
             Path(temporary).unlink()
     return path.read_text(encoding="ascii").strip().encode("ascii")
+
+
+def write_signing_key(path: Path) -> str:
+    """Write a new Ed25519 private key to *path* as unencrypted PKCS #8 PEM; return its ``kid``.
+
+    The file is created with mode 0600 and never replaces anything: not a
+    file, not a symbolic link (even a dangling one).
+
+    Raises:
+        FileExistsError: something already exists at *path*.
+        OSError: the file cannot be written (the partial file is removed).
+    """
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # exactly 0600, whatever the umask
+        with os.fdopen(fd, "wb", closefd=False) as out:
+            out.write(pem)
+    except OSError:
+        path.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
+    return thumbprint(key.public_key())
