@@ -129,6 +129,19 @@ class OutboxContract:
 
         assert [p.event for p in claimed] == [event(2)]
 
+    async def test_no_claim_sees_an_event_before_its_transaction_commits(
+        self, outbox: Outbox
+    ) -> None:
+        """A dispatcher cannot deliver an event whose change may still roll back."""
+        async with outbox.uow() as tx:
+            await tx.outbox.add(event(1))
+            during = await outbox.store.claim(NOW, limit=10, lease=LEASE)
+
+        after = await outbox.store.claim(NOW, limit=10, lease=LEASE)
+
+        assert during == []
+        assert [p.event for p in after] == [event(1)]
+
     async def test_a_standalone_event_is_stored_at_once(self, outbox: Outbox) -> None:
         """The failure path: an event recorded outside any transaction is stored on its own."""
         async with outbox.uow.standalone() as repos:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
@@ -13,14 +14,17 @@ from tests.contracts import (
     SessionStoreContract,
     UserRepositoryContract,
 )
+from tests.dispatch_contract import DispatcherContract, Recorder
 from tests.outbox_contract import LEASE, Outbox, OutboxContract
 from tests.redis_keys import REDIS_URL, confined_keys
+from usermgmt import ManualClock
 from usermgmt.adapters.postgres import (
     PostgresDatabase,
     PostgresLoginAttemptStore,
     PostgresOutboxStore,
 )
 from usermgmt.adapters.redis import RedisLoginAttemptStore
+from usermgmt.domain.events import Event
 from usermgmt.ports import LoginAttemptStore, UnitOfWork
 
 pytestmark = pytest.mark.anyio
@@ -80,3 +84,33 @@ class TestPostgresOutbox(OutboxContract):
         (pending,) = await outbox.store.claim(NOW, limit=10, lease=LEASE)
 
         assert (pending.type_name, pending.event, pending.attempts) == ("FromTheFuture", None, 1)
+
+
+class TestPostgresDispatcher(DispatcherContract):
+    @pytest.fixture
+    def outbox(self, database: PostgresDatabase) -> Outbox:
+        return Outbox(database.uow, PostgresOutboxStore(database.pool))
+
+    async def test_an_event_of_an_unknown_type_waits_for_a_version_that_knows_it(
+        self, outbox: Outbox, clock: ManualClock, database: PostgresDatabase
+    ) -> None:
+        """A newer version's event is not settled by an older dispatcher: it is retried."""
+        async with database.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO event_outbox (type, payload, created_at, available_at)"
+                " VALUES ('FromTheFuture', '{}', %(now)s, %(now)s)",
+                {"now": NOW},
+            )
+        dispatch = self.dispatcher(outbox, clock)
+        recorder = Recorder()
+        dispatch.subscribe(Event, recorder)
+
+        delivered = await dispatch()
+
+        assert (delivered, recorder.deliveries) == (0, [])
+        clock.advance(timedelta(seconds=1))
+        (pending,) = await outbox.store.claim(clock.now(), limit=10, lease=LEASE)
+        assert (pending.type_name, pending.attempts) == ("FromTheFuture", 2)
+        async with database.pool.connection() as conn:
+            cur = await conn.execute("SELECT last_error FROM event_outbox")
+            assert await cur.fetchone() == ("LookupError: unknown event type 'FromTheFuture'",)

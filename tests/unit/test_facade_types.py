@@ -11,6 +11,7 @@ The tests themselves check the same at run time.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 
 import pytest
 
@@ -19,6 +20,7 @@ from usermgmt import (
     BlockingUserManagement,
     Principal,
     Readiness,
+    SessionId,
     TokenPair,
     User,
     UserId,
@@ -27,6 +29,7 @@ from usermgmt import (
     UserSlice,
 )
 from usermgmt._service.facade import UseCaseMethod
+from usermgmt.events import Delivery, Event, LoggedIn, UserDeleted
 
 
 async def _typed_calls(um: UserManagement, user_id: UserId, principal: Principal) -> None:
@@ -48,6 +51,13 @@ async def _typed_calls(um: UserManagement, user_id: UserId, principal: Principal
     assert_type(await um.restore_user(user_id, actor=SYSTEM), User)
     assert_type(await um.revoke_sessions(user_id, actor=SYSTEM), int)
     assert_type(await um.purge_expired(), int)
+    assert_type(await um.dispatch_events(), int)
+
+    async def on_login(delivery: Delivery[LoggedIn]) -> None:
+        assert_type(delivery.event.session_id, SessionId)
+
+    assert_type(um.subscribe(LoggedIn, on_login), Callable[[], None])
+    um.subscribe(UserDeleted, on_login)  # type: ignore[arg-type]
     await um.register_user(42, "pw")  # type: ignore[arg-type]
     await um.get_user(user_id)  # type: ignore[call-arg]
     await um.update_user(user_id, actor=SYSTEM, nickname="A")  # type: ignore[call-arg]
@@ -65,6 +75,12 @@ def _typed_blocking_calls(um: BlockingUserManagement, user_id: UserId) -> None:
     assert_type(um.purge_expired(), int)
     assert_type(um.check_health(), bool)
     assert_type(um.check_readiness(), Readiness)
+    assert_type(um.dispatch_events(), int)
+
+    def on_any(delivery: Delivery[Event]) -> None:
+        assert_type(delivery.id, int)
+
+    assert_type(um.subscribe(Event, on_any), Callable[[], None])
     um.register_user(42, "pw")  # type: ignore[arg-type]
     um.list_users(SYSTEM)  # type: ignore[call-arg]
 

@@ -10,6 +10,7 @@ from tests.contracts import (
     SessionStoreContract,
     UserRepositoryContract,
 )
+from tests.dispatch_contract import DispatcherContract
 from tests.outbox_contract import Outbox, OutboxContract
 from usermgmt.adapters.memory import (
     InMemoryLoginAttemptStore,
@@ -46,6 +47,13 @@ class TestInMemoryLoginAttempts(LoginAttemptStoreContract):
 
 
 class TestInMemoryOutbox(OutboxContract):
+    @pytest.fixture
+    def outbox(self) -> Outbox:
+        uow = InMemoryUnitOfWork()
+        return Outbox(uow, InMemoryOutboxStore(uow.db.outbox))
+
+
+class TestInMemoryDispatcher(DispatcherContract):
     @pytest.fixture
     def outbox(self) -> Outbox:
         uow = InMemoryUnitOfWork()

@@ -8,16 +8,20 @@ and nothing else.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Concatenate, ParamSpec, TypeVar
 
 import anyio.from_thread
+import anyio.to_thread
 import attrs
 
 from usermgmt._service.facade import UserManagement
+from usermgmt.domain.events import Delivery, Event
 
 P = ParamSpec("P")
 T = TypeVar("T")
+E = TypeVar("E", bound=Event)
 
 
 def blocking(
@@ -63,6 +67,28 @@ class BlockingUserManagement:
     delete_user = blocking(UserManagement.delete_user)
     restore_user = blocking(UserManagement.restore_user)
     revoke_sessions = blocking(UserManagement.revoke_sessions)
+    dispatch_events = blocking(UserManagement.dispatch_events)
+
+    def subscribe(
+        self, kind: type[E], handler: Callable[[Delivery[E]], object]
+    ) -> Callable[[], None]:
+        """Call *handler* with every event that is a *kind*, in a worker thread.
+
+        The synchronous form of :meth:`UserManagement.subscribe`: *handler* is
+        a plain function, run off the service's loop thread so that it may
+        block. Returns a function that ends the subscription.
+        """
+
+        async def in_thread(delivery: Delivery[E]) -> None:
+            await anyio.to_thread.run_sync(handler, delivery)
+
+        return self.service.subscribe(kind, in_thread)
+
+    @contextmanager
+    def dispatching(self) -> Iterator[None]:
+        """Deliver events on the service's loop thread for the length of the ``with`` block."""
+        with self.portal.wrap_async_context_manager(self.service.dispatching()):
+            yield
 
     def jwks(self) -> dict[str, list[dict[str, str]]] | None:
         """Return the public keys that verify access tokens (see :meth:`UserManagement.jwks`)."""

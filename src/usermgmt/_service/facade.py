@@ -4,9 +4,10 @@ The facade restates no use case's signature: each method is a
 :class:`UseCaseMethod` built from the use case's class, whose ``__call__``
 gives the method its parameters for mypy and editors. What is not a use case
 (opening and closing, migrations, health, keys, the shared store, the hooks
-of the metrics) is written here. The module is longer than most because it is
-the service's whole public surface, one short method each; splitting it would
-scatter what a reader of the API looks for in one place.
+of the metrics, event subscriptions) is written here. The module is longer
+than most because it is the service's whole public surface, one short method
+each; splitting it would scatter what a reader of the API looks for in one
+place.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Coroutine, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, Self, TypeVar, overload
 
@@ -29,9 +30,11 @@ from usermgmt.adapters.embedded import start_embedded
 from usermgmt.adapters.keys import write_signing_key
 from usermgmt.adapters.passwords import Argon2PasswordHasher
 from usermgmt.adapters.postgres import MigrationState, Migrator
+from usermgmt.domain.events import Event
 from usermgmt.ports import Clock, PasswordHasher
 from usermgmt.settings import Settings
 from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
+from usermgmt.usecases.events import DispatchEvents, Handler
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.maintenance import PurgeExpired
 from usermgmt.usecases.sessions import (
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
+E = TypeVar("E", bound=Event)
 
 
 class UseCase(Protocol[P, T_co]):
@@ -314,6 +318,22 @@ class UserManagement:
         """
         return factories.shared_store(self._parts, namespace)
 
+    # --- events ---------------------------------------------------------------------------
+
+    def subscribe(self, kind: type[E], handler: Handler[E]) -> Callable[[], None]:
+        """Await *handler* with every event that is a *kind* (``Event``: every event).
+
+        Events reach subscribers from :meth:`dispatch_events` (one pass) or
+        while :meth:`dispatching` runs (the HTTP app runs it for its whole
+        life). Delivery is at least once: make *handler* idempotent, keyed
+        on ``delivery.id``. Returns a function that ends the subscription.
+        """
+        return self.use_cases.dispatch_events.subscribe(kind, handler)
+
+    def dispatching(self) -> AbstractAsyncContextManager[None]:
+        """Deliver events in the background for the length of an ``async with`` block."""
+        return self.use_cases.dispatch_events.running()
+
     # --- use cases: each runs the use case of its name in ``use_cases`` --------------------
 
     register_user = UseCaseMethod(RegisterUser)
@@ -331,3 +351,4 @@ class UserManagement:
     restore_user = UseCaseMethod(RestoreUser)
     revoke_sessions = UseCaseMethod(RevokeSessions)
     purge_expired = UseCaseMethod(PurgeExpired)
+    dispatch_events = UseCaseMethod(DispatchEvents)

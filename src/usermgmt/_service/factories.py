@@ -21,6 +21,7 @@ from usermgmt.adapters.keys import development_secret
 from usermgmt.adapters.memory import (
     InMemoryDatabase,
     InMemoryLoginAttemptStore,
+    InMemoryOutboxStore,
     InMemoryServiceSecrets,
     InMemoryUnitOfWork,
 )
@@ -28,6 +29,7 @@ from usermgmt.adapters.passwords import Argon2PasswordHasher
 from usermgmt.adapters.postgres import (
     PostgresDatabase,
     PostgresLoginAttemptStore,
+    PostgresOutboxStore,
     PostgresServiceSecrets,
 )
 from usermgmt.adapters.tokens import JwtTokenCodec
@@ -37,6 +39,7 @@ from usermgmt.ports import (
     Clock,
     IdGenerator,
     LoginAttemptStore,
+    OutboxStore,
     PasswordHasher,
     ServiceSecrets,
     UnitOfWork,
@@ -57,6 +60,8 @@ class Parts:
 
     settings: Settings
     uow: UnitOfWork
+    outbox: OutboxStore
+    """The dispatcher's side of the outbox that *uow* records events in."""
     attempts: LoginAttemptStore
     secrets: ServiceSecrets
     hasher: PasswordHasher
@@ -83,6 +88,7 @@ def in_memory_parts(
     return Parts(
         settings=settings,
         uow=InMemoryUnitOfWork(db),
+        outbox=InMemoryOutboxStore(db.outbox),
         attempts=InMemoryLoginAttemptStore(db),
         secrets=InMemoryServiceSecrets(),
         hasher=hasher,
@@ -112,6 +118,7 @@ def postgres_parts(
     return Parts(
         settings=settings,
         uow=database.uow,
+        outbox=PostgresOutboxStore(database.pool),
         attempts=attempts,
         secrets=PostgresServiceSecrets(database.pool),
         hasher=hasher,

@@ -18,6 +18,7 @@ from usermgmt.domain.rules.throttle import LoginThrottlePolicy
 from usermgmt.settings import Settings
 from usermgmt.usecases._steps import PasswordChange, StartSession, TokenIssuer
 from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
+from usermgmt.usecases.events import DispatchEvents
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.maintenance import PurgeExpired
 from usermgmt.usecases.sessions import (
@@ -49,6 +50,7 @@ class UseCases:
     restore_user: RestoreUser
     revoke_sessions: RevokeSessions
     purge_expired: PurgeExpired
+    dispatch_events: DispatchEvents
 
 
 @attrs.frozen(kw_only=True)
@@ -112,6 +114,7 @@ def wire(parts: Parts) -> UseCases:
         restore_user=RestoreUser(uow=p.uow, clock=p.clock),
         revoke_sessions=RevokeSessions(uow=p.uow, clock=p.clock),
         purge_expired=PurgeExpired(
-            uow=p.uow, attempts=p.attempts, throttle=rules.throttle, clock=p.clock
+            uow=p.uow, outbox=p.outbox, attempts=p.attempts, throttle=rules.throttle, clock=p.clock
         ),
+        dispatch_events=DispatchEvents(store=p.outbox, clock=p.clock),
     )

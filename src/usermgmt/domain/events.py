@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 import attrs
 
@@ -223,3 +223,20 @@ class PendingEvent:
     type_name: str
     event: Event | None
     attempts: int
+
+
+E_co = TypeVar("E_co", bound=Event, covariant=True)
+
+
+@attrs.frozen(kw_only=True)
+class Delivery(Generic[E_co]):
+    """An event as a subscriber receives it: with its outbox *id* and this *attempt*'s number.
+
+    Delivery is at least once: an event whose delivery failed, or whose
+    dispatcher died, comes again with the same *id* and a higher *attempt*;
+    a subscriber that must act once keeps the ids it has seen.
+    """
+
+    id: int
+    event: E_co
+    attempt: int

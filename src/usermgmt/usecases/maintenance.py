@@ -1,4 +1,4 @@
-"""Use cases of keeping the store tidy: purging what has expired."""
+"""Use cases of keeping the store tidy: purging what has expired or was delivered."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from datetime import timedelta
 import attrs
 
 from usermgmt.domain.rules.throttle import LoginThrottlePolicy
-from usermgmt.ports import Clock, LoginAttemptStore, UnitOfWork
+from usermgmt.ports import Clock, LoginAttemptStore, OutboxStore, UnitOfWork
 
 PURGE_AFTER = timedelta(days=1)
-"""Ended sessions, expired device tokens and stale throttle counters are kept this long."""
+"""Ended sessions, expired device tokens, stale throttle counters and delivered events are
+kept this long."""
 
 
 @attrs.frozen(kw_only=True)
@@ -19,17 +20,19 @@ class PurgeExpired:
 
     Ended sessions (with their refresh tokens) and expired device tokens go a
     day after they ended; a throttle counter goes a day after the throttle
-    forgot it. The day keeps recent history for whoever investigates an
-    incident, and makes a purge racing a login harmless.
+    forgot it; a delivered event a day after its delivery (events given up
+    stay for an operator). The day keeps recent history for whoever
+    investigates an incident, and makes a purge racing a login harmless.
     """
 
     _uow: UnitOfWork
+    _outbox: OutboxStore
     _attempts: LoginAttemptStore
     _throttle: LoginThrottlePolicy
     _clock: Clock
 
     async def __call__(self) -> int:
-        """Delete sessions, device tokens and throttle counters that ended a day ago or more.
+        """Delete sessions, device tokens, counters and delivered events done with a day ago.
 
         Returns how many rows went.
         """
@@ -38,4 +41,5 @@ class PurgeExpired:
             sessions = await repos.sessions.purge(before)
             devices = await repos.devices.purge(before)
         counters = await self._attempts.purge(before - self._throttle.forget_after)
-        return sessions + devices + counters
+        events = await self._outbox.purge(before)
+        return sessions + devices + counters + events

@@ -17,11 +17,26 @@ OrderKey = tuple[datetime, UUID]
 
 
 class Journal:
-    """Undo log of one transaction: every write records how to take it back."""
+    """Undo log of one transaction: every write records how to take it back.
+
+    A write that others must not see before the commit (an event, which a
+    dispatcher would otherwise deliver) waits in :meth:`on_commit` instead.
+    """
 
     def __init__(self) -> None:
-        """Start with nothing to undo."""
+        """Start with nothing to undo and nothing to publish."""
         self._undo: list[Callable[[], None]] = []
+        self._on_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, write: Callable[[], None]) -> None:
+        """Make *write* when the transaction commits, not before (none at a rollback)."""
+        self._on_commit.append(write)
+
+    def commit(self) -> None:
+        """Make the writes held for the commit, in the order they came."""
+        for write in self._on_commit:
+            write()
+        self._on_commit.clear()
 
     def put(self, table: dict[K, V], key: K, value: V) -> None:
         """Set *table*[*key*] to *value*, remembering what it was."""

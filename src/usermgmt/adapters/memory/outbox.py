@@ -1,13 +1,16 @@
 """The in-memory outbox: the same contract as ``event_outbox`` in PostgreSQL.
 
-Events join the outbox through the unit of work's journal, so a rolled-back
-transaction takes its events with it. The dispatcher's calls run without
-awaiting between check and write, so on the one event loop that owns the
-outbox each claim is atomic and two dispatchers never lease one event.
+Events join the outbox when their unit of work commits (the journal holds
+them until then), so a rolled-back transaction takes its events with it and
+no claim sees an event before its transaction is over. The dispatcher's
+calls run without awaiting between check and write, so on the one event loop
+that owns the outbox each claim is atomic and two dispatchers never lease
+one event.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -59,7 +62,7 @@ class InMemoryEventOutbox:
     async def add(self, event: Event) -> None:
         """Store *event*, due at once (see ``EventOutbox.add``)."""
         row = StoredEvent(id=next(self._outbox.ids), event=event, available_at=event.at)
-        self._journal.put(self._outbox.rows, row.id, row)
+        self._journal.on_commit(functools.partial(self._outbox.rows.__setitem__, row.id, row))
 
 
 class InMemoryOutboxStore:

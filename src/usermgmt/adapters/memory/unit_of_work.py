@@ -47,6 +47,7 @@ class InMemoryUnitOfWork:
             except BaseException:
                 journal.rollback()
                 raise
+            journal.commit()
 
     def standalone(self) -> AbstractAsyncContextManager[InMemoryRepositories]:
         """Open a scope; in memory it is simply a transaction, which is stricter."""

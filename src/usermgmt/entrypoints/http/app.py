@@ -1,7 +1,9 @@
 """The HTTP application: ``create_app(service, settings)``, and a factory for uvicorn.
 
 Nothing connects at import time: the application's lifespan opens the
-service (and its connection pool) at start-up and closes it at shutdown.
+service (and its connection pool) at start-up and closes it at shutdown;
+in between it delivers the service's events to their subscribers and sweeps
+expired state.
 Run it with ``usermgmt serve``, or ``uvicorn --factory
 usermgmt.entrypoints.http.app:create_app_from_env``.
 """
@@ -139,7 +141,7 @@ def _lifespan(
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        async with service, store, anyio.create_task_group() as tasks:
+        async with service, store, service.dispatching(), anyio.create_task_group() as tasks:
             tasks.start_soon(_sweep_forever, service.purge_expired)
             sweep = getattr(store, "delete_expired", None)
             if sweep is not None:
