@@ -28,7 +28,7 @@ from usermgmt import (
     UserPage,
     UserSlice,
 )
-from usermgmt._service.facade import UseCaseMethod
+from usermgmt._service.methods import UseCaseMethod
 from usermgmt.events import Delivery, Event, LoggedIn, UserDeleted
 
 

@@ -2,7 +2,8 @@
 
 Only this package names adapters: ``factories`` makes the parts (adapters
 from settings), ``wiring`` builds every use case on them once, ``facade``
-is ``UserManagement``, ``blocking`` its synchronous twin.
+is ``UserManagement`` (its use-case methods derived by ``methods``),
+``blocking`` its synchronous twin.
 """
 
 from usermgmt._service.blocking import BlockingUserManagement

@@ -1,0 +1,83 @@
+"""The facade's use-case methods: each derived from its use case's class, never restated.
+
+``register_user = UseCaseMethod(RegisterUser)`` in the facade's class body
+makes ``service.register_user(...)`` run the service's ``RegisterUser`` with
+exactly its parameters, for mypy (a ``ParamSpec``), for editors and for
+``help()`` (its signature and docstring are the use case's).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, ParamSpec, Protocol, Self, TypeVar, overload
+
+from usermgmt._service.wiring import UseCases
+
+P = ParamSpec("P")
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Service(Protocol):
+    """What a use-case method needs of the service it is read from: its wired use cases."""
+
+    @property
+    def use_cases(self) -> UseCases:
+        """Every use case, typed."""
+        ...
+
+
+class UseCase(Protocol[P, T_co]):
+    """What a use case is to the facade: an object called with arguments, awaited for a result."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, T_co]:
+        """Run the use case."""
+        ...
+
+
+class UseCaseMethod(Generic[P, T]):
+    """A facade method that runs the use case of its name, typed by the use case's ``__call__``.
+
+    ``register_user = UseCaseMethod(RegisterUser)`` makes
+    ``service.register_user(...)`` call the service's ``RegisterUser`` with
+    exactly its parameters. On the class, the method is this descriptor, which
+    can be called with the service first like a plain function.
+    """
+
+    def __init__(self, kind: type[UseCase[P, T]]) -> None:
+        """Make a method running the use case of class *kind*."""
+        self.kind = kind
+        self.__name__ = kind.__name__
+        self.__doc__ = _doc(kind)
+
+    def __set_name__(self, owner: type[object], name: str) -> None:
+        """Take the attribute's name: the use case is the service's use case of that name."""
+        self.__name__ = name
+
+    @overload
+    def __get__(self, service: None, owner: type[object]) -> Self: ...
+    @overload
+    def __get__(
+        self, service: Service, owner: type[object]
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(
+        self, service: Service | None, owner: type[object]
+    ) -> Self | Callable[P, Coroutine[Any, Any, T]]:
+        """Return the service's use case (or, on the class, this method)."""
+        if service is None:
+            return self
+        use_case: Callable[P, Coroutine[Any, Any, T]] = getattr(service.use_cases, self.__name__)
+        return use_case
+
+    def __call__(
+        self, service: Service, /, *args: P.args, **kwargs: P.kwargs
+    ) -> Coroutine[Any, Any, T]:
+        """Run the use case of *service*, as ``UserManagement.register_user(service, ...)`` does."""
+        return self.__get__(service, type(service))(*args, **kwargs)
+
+
+def _doc(kind: type[UseCase[Any, Any]]) -> str:
+    summary = inspect.getdoc(kind) or ""
+    details = inspect.getdoc(kind.__call__) or ""
+    return f"{summary}\n\n{details}\n\nSee :class:`{kind.__module__}.{kind.__qualname__}`."
