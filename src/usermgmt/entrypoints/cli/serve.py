@@ -25,6 +25,7 @@ import typer
 import uvicorn
 
 from usermgmt import Settings, UserManagement, UserMgmtError
+from usermgmt.entrypoints.cli.multiproc import metrics_directory
 from usermgmt.settings import DECLARED, LogFormat, Setting
 
 APP_FACTORY: Final = "usermgmt.entrypoints.http.app:create_app_from_env"
@@ -114,20 +115,22 @@ def serve(**flags: object) -> None:
         BoundedHttpToolsProtocol,
     )
 
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http=BoundedHttpToolsProtocol,  # httptools, with bounded request heads
-        lifespan="on",
-        access_log=False,
-        log_config=log_config(settings.log_format),
-        server_header=False,
-        proxy_headers=False,  # the client is the socket's peer: no forwarded header is believed
-    )
+    # Several workers with metrics: a fresh directory shared by their metrics, removed at exit.
+    with metrics_directory(settings, os.environ):
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+            http=BoundedHttpToolsProtocol,  # httptools, with bounded request heads
+            lifespan="on",
+            access_log=False,
+            log_config=log_config(settings.log_format),
+            server_header=False,
+            proxy_headers=False,  # the client is the socket's peer: no forwarded header is believed
+        )
     del service  # kept alive until here: it owns the embedded server, if any
 
 
