@@ -14,9 +14,33 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 COVERAGE_FLOOR = 92
 
 
+# Run a second time through a real PgBouncer in transaction pooling mode
+# (tests/pgbouncer.py): every route and command, the services, the adapters'
+# contracts and the migrations. Skipped, with the reason, where PgBouncer is absent.
+THROUGH_PGBOUNCER = [
+    "tests/integration/http/test_routes.py",
+    "tests/integration/http/test_sessions.py",
+    "tests/integration/http/test_authorization.py",
+    "tests/integration/http/test_concurrency.py",
+    "tests/integration/http/test_store.py",
+    "tests/integration/http/test_guessing.py",
+    "tests/integration/http/test_health_probes.py",
+    "tests/integration/http/test_throttling.py",
+    "tests/integration/cli/test_change.py",
+    "tests/integration/cli/test_sessions.py",
+    "tests/integration/cli/test_db.py",
+    "tests/integration/test_postgres_contracts.py",
+    "tests/integration/test_postgres_service.py",
+    "tests/integration/test_migrations.py",
+]
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the whole test suite, unit and integration, with coverage (fails below the floor)."""
+    """Run the whole test suite with coverage (fails below the floor), then part through PgBouncer.
+
+    Arguments after ``--`` go to pytest, and only the first pass runs.
+    """
     session.install("-e", ".[embedded,redis]", *nox.project.dependency_groups(PYPROJECT, "tests"))
     session.run(
         "pytest",
@@ -26,6 +50,12 @@ def tests(session: nox.Session) -> None:
         *session.posargs,
         env={"PYTHONDONTWRITEBYTECODE": "1"},
     )
+    if not session.posargs:
+        session.run(
+            "pytest",
+            *THROUGH_PGBOUNCER,
+            env={"PYTHONDONTWRITEBYTECODE": "1", "USERMGMT_TEST_PGBOUNCER": "1"},
+        )
 
 
 @nox.session

@@ -10,6 +10,7 @@ from usermgmt.settings import LogFormat
 
 EVERY_SETTING: Final = Settings(
     database_url="postgresql://db.example.org/users",
+    migrations_database_url="postgresql://db.example.org:5432/users",
     env=Environment.PRODUCTION,
     jwt_secret="s" * 40,
     jwt_private_key=Path("/etc/usermgmt/signing.pem"),

@@ -210,6 +210,13 @@ class Settings:
         metavar="URL",
         shown_default="the embedded database",
     )
+    migrations_database_url: str | None = setting(
+        None,
+        str,
+        "PostgreSQL URL for migrations, when the main one goes through a pooler.",
+        metavar="URL",
+        shown_default="the database URL",
+    )
     env: Environment = setting(
         Environment.DEVELOPMENT,
         Environment,

@@ -8,6 +8,10 @@ Where the server comes from, in order:
 
 Each run creates its own database on that server and drops it afterwards;
 every test starts from empty tables.
+
+With ``USERMGMT_TEST_PGBOUNCER=1`` the tests reach that database through a
+real PgBouncer in transaction pooling mode (``tests/pgbouncer.py``), which
+also applies the migrations: ``nox -s tests`` runs a second pass so.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import psycopg
 import pytest
 from psycopg import conninfo, sql
 
+from tests import pgbouncer
 from usermgmt import Settings, UserManagement
 from usermgmt.adapters.postgres import Migrator, PostgresDatabase
 
@@ -66,8 +71,19 @@ def _describe(url: str) -> str:
     return " ".join(f"{key}={value}" for key, value in params.items())
 
 
+def _through_pgbouncer() -> bool:
+    return os.environ.get("USERMGMT_TEST_PGBOUNCER", "") == "1"
+
+
 def pytest_report_header() -> str:
     """Say in the run's header which PostgreSQL the integration tests use."""
+    line = _report_source()
+    if _through_pgbouncer():
+        line += ", through PgBouncer in transaction pooling mode"
+    return line
+
+
+def _report_source() -> str:
     source = _source()
     if source == "url":
         url = os.environ["USERMGMT_TEST_DATABASE_URL"]
@@ -113,13 +129,26 @@ def database_url() -> Iterator[str]:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         url = conninfo.make_conninfo(server_url, dbname=name)
         try:
-            asyncio.run(Migrator(url).migrate())
-            yield url
+            if _through_pgbouncer():
+                yield from _pooled(url)
+            else:
+                asyncio.run(Migrator(url).migrate())
+                yield url
         finally:
             with psycopg.connect(server_url, autocommit=True) as conn:
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
+
+
+def _pooled(url: str) -> Iterator[str]:
+    """Yield *url* through a PgBouncer started for the run, migrated through it."""
+    reason = pgbouncer.available()
+    if reason is not None:
+        pytest.skip(f"USERMGMT_TEST_PGBOUNCER=1 but {reason}")
+    with pgbouncer.pgbouncer(url) as pooled:
+        asyncio.run(Migrator(pooled).migrate())
+        yield pooled
 
 
 @pytest.fixture

@@ -405,3 +405,17 @@ async def test_parallel_upgrades_fill_the_keys_once(fresh_database: str) -> None
     assert applied == SINCE_KEY
     with psycopg.connect(fresh_database) as conn:
         assert conn.execute("SELECT count(*) FROM users WHERE email_key IS NULL").fetchone() == (0,)
+
+
+async def test_migrations_run_on_their_own_url_when_one_is_set(
+    fresh_database: str, settings: Settings
+) -> None:
+    """USERMGMT_MIGRATIONS_DATABASE_URL: migrations reach it while the main URL answers nothing."""
+    nowhere = "postgresql://postgres@127.0.0.1:1/none"
+    direct = settings.evolve(migrations_database_url=fresh_database)
+    async with UserManagement.from_url(nowhere, direct) as um:  # migrates at start
+        states = await um.migration_status()
+
+    assert states
+    assert all(state.applied_at is not None for state in states)
+    assert await Migrator(fresh_database).migrate() == []

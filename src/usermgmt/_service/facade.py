@@ -29,7 +29,7 @@ from usermgmt.adapters.clock import SystemClock
 from usermgmt.adapters.embedded import start_embedded
 from usermgmt.adapters.keys import write_signing_key
 from usermgmt.adapters.passwords import Argon2PasswordHasher
-from usermgmt.adapters.postgres import MigrationState, Migrator
+from usermgmt.adapters.postgres import MigrationState, Migrator, PostgresDatabase
 from usermgmt.domain.events import Event
 from usermgmt.ports import Clock, PasswordHasher
 from usermgmt.settings import Settings
@@ -185,13 +185,17 @@ class UserManagement:
         """Apply pending migrations; return the ones applied (nothing to do in memory)."""
         if self._parts.database is None:
             return []
-        return await Migrator(self._parts.database.url).migrate()
+        return await Migrator(self._migrations_url(self._parts.database)).migrate()
 
     async def migration_status(self) -> list[MigrationState]:
         """Return every migration with when it was applied (``None`` if pending)."""
         if self._parts.database is None:
             return []
-        return await Migrator(self._parts.database.url).status()
+        return await Migrator(self._migrations_url(self._parts.database)).status()
+
+    def _migrations_url(self, database: PostgresDatabase) -> str:
+        """Return the URL migrations run on: the direct one when set, else the service's."""
+        return self.settings.migrations_database_url or database.url
 
     async def check_health(self) -> bool:
         """Return whether the database answers within three seconds."""

@@ -87,6 +87,22 @@ class PostgresUnitOfWork:
             yield PostgresRepositories.on(conn)
 
 
+async def fit_to_pooler(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    """Turn off server-side prepared statements when a pooler stands in front of the server.
+
+    psycopg prepares a statement it has run a few times on a connection. Through
+    a pooler in transaction mode (PgBouncer before 1.21, for one) the next
+    transaction may run on another server connection, where that statement is
+    unknown or already taken by another client. A pooler answers the start-up
+    with its own cancel key, so the process id it announces is not the one the
+    server reports: that tells the two cases apart at one query per connection.
+    """
+    cur = await conn.execute("SELECT pg_backend_pid()")
+    row = await cur.fetchone()
+    if row is None or row[0] != conn.info.backend_pid:
+        conn.prepare_threshold = None
+
+
 class PostgresDatabase:
     """One connection pool per process, opened and closed by its owner."""
 
@@ -100,6 +116,7 @@ class PostgresDatabase:
             max_size=max_size,
             timeout=CONNECT_TIMEOUT,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+            configure=fit_to_pooler,
             name="usermgmt",
         )
         self.uow = PostgresUnitOfWork(self.pool)

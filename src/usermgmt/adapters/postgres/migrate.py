@@ -27,6 +27,8 @@ from usermgmt.adapters.postgres import upgrades
 from usermgmt.domain.errors import MigrationError, UnavailableError
 
 # An arbitrary constant: the key of the advisory lock that migrating processes queue on.
+# Transaction-scoped, so that it holds through a pooler in transaction mode too.
+_LOCK: Final = "SELECT pg_advisory_xact_lock(%s)"
 _LOCK_KEY: Final = 0x75736572_6D676D74  # "usermgmt"
 _FILE_NAME: Final = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 DATA_STEP_MARKER: Final = "-- usermgmt:data-step"
@@ -174,8 +176,10 @@ class Migrator:
 
     async def _connect(self) -> psycopg.AsyncConnection[TupleRow]:
         try:
+            # No server-side prepared statements: a pooler may run each
+            # transaction on another server connection (they would gain nothing here).
             return await psycopg.AsyncConnection.connect(
-                self._url, autocommit=True, connect_timeout=10
+                self._url, autocommit=True, connect_timeout=10, prepare_threshold=None
             )
         except psycopg.OperationalError as exc:
             raise UnavailableError from exc
@@ -198,8 +202,11 @@ class Migrator:
     async def migrate(self) -> list[MigrationState]:
         """Apply every pending migration, each in its own transaction; return those applied.
 
-        Other processes migrating the same database wait on an advisory lock and
-        then find nothing left to do.
+        Each transaction first takes a transaction-scoped advisory lock, so that
+        other processes migrating the same database wait, then find the
+        migration applied. Being scoped to the transaction, the lock also holds
+        through a pooler in transaction mode, where a session-level lock could
+        be taken on one server connection and released on another.
 
         Raises:
             MigrationError: an applied migration was edited, or is unknown to this version.
@@ -208,31 +215,34 @@ class Migrator:
         conn = await self._connect()
         done: list[MigrationState] = []
         async with conn:
-            await conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
-            try:
+            async with conn.transaction():
+                await conn.execute(_LOCK, (_LOCK_KEY,))
                 await conn.execute(_CREATE_TABLE)
-                applied = await self._applied(conn)
-                for migration in self._migrations:
-                    if migration.version in applied:
-                        continue
-                    async with conn.transaction():
-                        await _apply(conn, migration)
-                        await conn.execute(
-                            _RECORD,
-                            {
-                                "version": migration.version,
-                                "name": migration.name,
-                                "checksum": migration.checksum,
-                            },
-                        )
-                    done.append(
-                        MigrationState(
-                            version=migration.version, name=migration.name, applied_at=None
-                        )
-                    )
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+            while (migration := await self._apply_next(conn)) is not None:
+                done.append(
+                    MigrationState(version=migration.version, name=migration.name, applied_at=None)
+                )
         return done
+
+    async def _apply_next(self, conn: psycopg.AsyncConnection[TupleRow]) -> MigrationFile | None:
+        """Apply the first pending migration under the lock; return it (None when none is left)."""
+        async with conn.transaction():
+            await conn.execute(_LOCK, (_LOCK_KEY,))
+            applied = await self._applied(conn)
+            pending = [m for m in self._migrations if m.version not in applied]
+            if not pending:
+                return None
+            migration = pending[0]
+            await _apply(conn, migration)
+            await conn.execute(
+                _RECORD,
+                {
+                    "version": migration.version,
+                    "name": migration.name,
+                    "checksum": migration.checksum,
+                },
+            )
+            return migration
 
     async def _applied(self, conn: psycopg.AsyncConnection[TupleRow]) -> dict[int, datetime]:
         exists = await conn.execute("SELECT to_regclass('usermgmt_migrations') IS NOT NULL")
