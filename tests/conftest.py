@@ -27,3 +27,6 @@ def settings(tmp_path: Path) -> Settings:
         argon2_parallelism=1,
         data_dir=tmp_path / "data",
     )
+
+
+pytest_plugins = ["tests.mailserver"]  # the in-process SMTP server's fixtures

@@ -18,10 +18,13 @@ from usermgmt.errors import (
     InvalidPageError,
     InvalidTokenError,
     LastAdminError,
+    MailDeliveryError,
     NotFoundError,
+    PermanentMailError,
     PermissionDeniedError,
     RefreshTokenReusedError,
     SchemaOutdatedError,
+    TransientMailError,
     UnavailableError,
     UserMgmtError,
     UserNotDeletedError,
@@ -58,6 +61,8 @@ def test_the_error_categories_hold_their_leaves() -> None:
     assert issubclass(InvalidTokenError, AuthenticationError)
     assert issubclass(WrongPasswordError, PermissionDeniedError)
     assert issubclass(SchemaOutdatedError, UnavailableError)
+    assert issubclass(TransientMailError, MailDeliveryError)
+    assert issubclass(PermanentMailError, MailDeliveryError)
     for leaf in (InvalidEmailError, WeakPasswordError, ValueTooLongError, InvalidPageError):
         assert issubclass(leaf, ValidationError)
     for name in usermgmt.errors.__all__:

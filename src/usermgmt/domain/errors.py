@@ -256,6 +256,28 @@ class SchemaOutdatedError(UnavailableError):
 
 
 @attrs.define
+class MailDeliveryError(UserMgmtError):
+    """A message could not be handed to the mail server; *detail* says why (never a password)."""
+
+    detail: str
+
+    @property
+    def message(self) -> str:
+        """Say why the message was not sent."""
+        return f"The message was not sent: {self.detail}"
+
+
+@attrs.define
+class TransientMailError(MailDeliveryError):
+    """The same message may go through later: the server is down, slow or said "try again"."""
+
+
+@attrs.define
+class PermanentMailError(MailDeliveryError):
+    """Sending this message again as it is will fail again: refused credentials or recipient."""
+
+
+@attrs.define
 class ConfigurationError(UserMgmtError):
     """The service is configured in a way it refuses to run with."""
 

@@ -43,6 +43,9 @@ EXPECTED = {
     "SchemaOutdatedError": (503, "unavailable"),
     "ConfigurationError": (500, "internal"),
     "MigrationError": (500, "internal"),
+    "MailDeliveryError": (503, "mail-unavailable"),
+    "TransientMailError": (503, "mail-unavailable"),
+    "PermanentMailError": (503, "mail-unavailable"),
 }
 
 

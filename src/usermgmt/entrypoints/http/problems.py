@@ -32,6 +32,7 @@ from usermgmt import (
     InvalidTokenError,
     LastAdminError,
     LoginThrottledError,
+    MailDeliveryError,
     MigrationError,
     NotFoundError,
     OverloadedError,
@@ -65,6 +66,8 @@ _PROBLEMS: Final = (  # most specific first
     (ValidationError, 422, "invalid", "Invalid input"),
     (OverloadedError, 503, "overloaded", "Service overloaded"),
     (UnavailableError, 503, "unavailable", "Service unavailable"),
+    # Mail is sent in the background, never in a request: reaching here is a bug, kept quiet.
+    (MailDeliveryError, 503, "mail-unavailable", "Mail unavailable"),
     (ConfigurationError, 500, "internal", "Internal error"),  # operator errors: never shown
     (MigrationError, 500, "internal", "Internal error"),
     (UserMgmtError, 422, "invalid", "Invalid input"),  # fallback; a test keeps it unreached
