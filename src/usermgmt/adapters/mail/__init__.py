@@ -9,6 +9,7 @@ from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from usermgmt.adapters.mail.local import ConsoleMailer, DisabledMailer, FileMailer, InMemoryMailer
 from usermgmt.adapters.mail.smtp import DEFAULT_PORTS, SmtpMailer, SmtpSecurity
+from usermgmt.adapters.mail.templates import load_templates
 from usermgmt.domain.errors import ConfigurationError
 from usermgmt.domain.mail import Mailbox
 from usermgmt.ports.mail import Mailer
@@ -20,6 +21,7 @@ __all__ = [
     "InMemoryMailer",
     "SmtpMailer",
     "SmtpSecurity",
+    "load_templates",
     "mailer_from_url",
     "redact",
 ]
