@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from tests.strategies import emails, passwords
 from usermgmt import SYSTEM, Email, EmailTakenError, Settings, UserManagement
+from usermgmt.events import Delivery, UserRegistered
 
 CHEAP = Settings(argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1)
 
@@ -42,3 +45,22 @@ def test_facade_methods_keep_their_names_and_documentation() -> None:
 
     assert BlockingUserManagement.register_user.__name__ == "register_user"
     assert BlockingUserManagement.register_user.__doc__ == UserManagement.register_user.__doc__
+
+
+def test_a_plain_function_subscribes_and_the_blocking_dispatcher_delivers() -> None:
+    """Synchronous code subscribes a plain function; ``dispatching()`` delivers meanwhile."""
+    received: list[Delivery[UserRegistered]] = []
+    with UserManagement.in_memory(CHEAP).blocking() as um:
+        um.subscribe(UserRegistered, received.append)
+        user = um.register_user("ann@example.org", "correct horse battery")
+
+        with um.dispatching():
+            deadline = time.monotonic() + 10
+            while not received and time.monotonic() < deadline:
+                time.sleep(0.02)
+        um.register_user("bob@example.org", "correct horse battery")
+        one_pass = um.dispatch_events()
+
+    assert [d.event.user_id for d in received][:1] == [user.id]
+    assert one_pass == 1
+    assert len(received) == 2

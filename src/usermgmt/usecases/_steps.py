@@ -3,7 +3,8 @@
 Starting a session (login today; second-factor verification and passkey
 login next), changing a password and ending the other sessions (a password
 change today; a reset next), changing a user under the last-active-admin
-rule, and shutting a user out.
+rule, and shutting a user out. Every step that changes something records
+its event in the caller's unit of work.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ from datetime import datetime
 
 import attrs
 
+from usermgmt.domain.context import current_request
 from usermgmt.domain.devices import DeviceToken, hash_device_token
 from usermgmt.domain.errors import (
     CurrentPasswordRequiredError,
     UserNotFoundError,
     WrongPasswordError,
 )
+from usermgmt.domain.events import LoggedIn
 from usermgmt.domain.model import (
     AccessClaims,
+    Actor,
     Email,
+    Principal,
     RefreshToken,
     Session,
     SessionId,
@@ -43,6 +48,11 @@ from usermgmt.ports import (
     TokenCodec,
     UnitOfWork,
 )
+
+
+def actor_id(actor: Actor | None) -> UserId | None:
+    """Return the id of the user behind *actor*: ``None`` for the operator, or nobody."""
+    return actor.user.id if isinstance(actor, Principal) else None
 
 
 @attrs.frozen(kw_only=True)
@@ -79,8 +89,9 @@ class TokenIssuer:
 class StartSession:
     """Begin a session for a user who has proven who they are.
 
-    Every way of signing in ends here: the session with its first tokens, and
-    a fresh device token that replaces the one presented, if any.
+    Every way of signing in ends here: the session with its first tokens, a
+    fresh device token that replaces the one presented, if any, and the
+    :class:`LoggedIn` event, in one transaction.
     """
 
     _uow: UnitOfWork
@@ -109,6 +120,9 @@ class StartSession:
         async with self._uow() as tx:
             await tx.sessions.add(session, stored)
             await tx.devices.add(device, replacing=presented.token_hash if presented else None)
+            await tx.outbox.add(
+                LoggedIn(at=now, context=current_request(), user_id=user.id, session_id=session.id)
+            )
         return attrs.evolve(tokens, device_token=secret)
 
 

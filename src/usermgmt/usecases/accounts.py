@@ -10,11 +10,13 @@ from uuid import UUID
 
 import attrs
 
+from usermgmt.domain.context import current_request
 from usermgmt.domain.errors import (
     PermissionDeniedError,
     UserNotDeletedError,
     UserNotFoundError,
 )
+from usermgmt.domain.events import UserDeleted, UserRegistered, UserRestored
 from usermgmt.domain.model import (
     Actor,
     Email,
@@ -35,7 +37,7 @@ from usermgmt.ports import (
     PasswordHasher,
     UnitOfWork,
 )
-from usermgmt.usecases._steps import change_user, shut_out
+from usermgmt.usecases._steps import actor_id, change_user, shut_out
 
 
 @attrs.frozen(kw_only=True)
@@ -77,8 +79,16 @@ class RegisterUser:
             now=self._clock.now(),
             role=role,
         )
-        async with self._uow.standalone() as repos:  # one INSERT: no transaction needed
-            await repos.users.add(user)
+        registered = UserRegistered(
+            at=user.created_at,
+            context=current_request(),
+            user_id=user.id,
+            role=user.role,
+            actor_id=actor_id(actor),
+        )
+        async with self._uow() as tx:  # the user and its event commit together
+            await tx.users.add(user)
+            await tx.outbox.add(registered)
         return user
 
 
@@ -164,6 +174,11 @@ class DeleteUser:
         async with self._uow() as tx:
             await change_user(tx, user_id, lambda user: user.deleted(now), may_remove_admin=True)
             await shut_out(tx, user_id, now)
+            await tx.outbox.add(
+                UserDeleted(
+                    at=now, context=current_request(), user_id=user_id, actor_id=actor_id(actor)
+                )
+            )
 
 
 @attrs.frozen(kw_only=True)
@@ -192,4 +207,9 @@ class RestoreUser:
                 raise UserNotDeletedError(str(user_id))
             restored = user.restored(now)
             await tx.users.update(restored)
+            await tx.outbox.add(
+                UserRestored(
+                    at=now, context=current_request(), user_id=user_id, actor_id=actor_id(actor)
+                )
+            )
         return restored

@@ -1,4 +1,9 @@
-"""Use cases of signing in and out: login, refresh, logout, token checks, sign-out everywhere."""
+"""Use cases of signing in and out: login, refresh, logout, token checks, sign-out everywhere.
+
+A little over 300 lines: the five use cases of a session's life, each with
+the event it records; login, the longest, is one class whose steps (look-up,
+throttle, verification, failure record) read best together.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from datetime import datetime
 
 import attrs
 
+from usermgmt.domain.context import current_request
 from usermgmt.domain.devices import DeviceToken, hash_device_token
 from usermgmt.domain.errors import (
     InvalidCredentialsError,
@@ -16,6 +22,14 @@ from usermgmt.domain.errors import (
     UserNotFoundError,
     ValidationError,
     ValueTooLongError,
+)
+from usermgmt.domain.events import (
+    LoggedOut,
+    LoginFailed,
+    LoginFailureReason,
+    RefreshTokenReused,
+    SessionsRevoked,
+    TokenRefreshed,
 )
 from usermgmt.domain.model import (
     Actor,
@@ -37,7 +51,7 @@ from usermgmt.ports import (
     TokenCodec,
     UnitOfWork,
 )
-from usermgmt.usecases._steps import StartSession, TokenIssuer
+from usermgmt.usecases._steps import StartSession, TokenIssuer, actor_id
 
 
 @attrs.frozen(kw_only=True)
@@ -53,6 +67,11 @@ class Authenticate:
     that could not be verified at all (the hasher refused the work, or the
     caller went away) is released. So guesses sent at once are throttled
     exactly like guesses sent one after another.
+
+    A refused attempt (throttled, unknown email, wrong password, inactive
+    user) records :class:`LoginFailed` with its reason on its own, outside
+    any transaction: one INSERT, the same for every reason, so recording it
+    tells nothing by timing either.
     """
 
     _uow: UnitOfWork
@@ -91,7 +110,11 @@ class Authenticate:
         now = self._clock.now()
         user, device = await self._look_up(address, device_token, now)
         trusted = device is not None and device.vouches_for(user, now)
-        attempt = await self._reserve(email_key, client, device if trusted else None, now)
+        try:
+            attempt = await self._reserve(email_key, client, device if trusted else None, now)
+        except LoginThrottledError:
+            await self._refused(LoginFailureReason.THROTTLED, user, now)
+            raise
 
         candidate = normalize_password(password)
         try:
@@ -100,12 +123,21 @@ class Authenticate:
             await self._attempts.release(attempt, now)  # never checked: not a guess
             raise
         if user is None or not verified or not user.can_sign_in:
+            await self._refused(_reason(user, verified=verified), user, now)
             raise InvalidCredentialsError  # the reservation stands: it is the failure
 
         await self._attempts.clear(attempt)
         if self._hasher.needs_rehash(user.password_hash):
             await self._upgrade(user, candidate)
         return await self._start_session(user, device if trusted else None)
+
+    async def _refused(self, reason: LoginFailureReason, user: User | None, now: datetime) -> None:
+        """Record the failed attempt on its own: a failure changes nothing it could join."""
+        failed = LoginFailed(
+            at=now, context=current_request(), reason=reason, user_id=user.id if user else None
+        )
+        async with self._uow.standalone() as repos:
+            await repos.outbox.add(failed)
 
     async def _upgrade(self, user: User, password: str) -> None:
         """Re-hash the proven *password* with the current parameters, if the hasher will."""
@@ -149,6 +181,15 @@ class Authenticate:
         return attempt
 
 
+def _reason(user: User | None, *, verified: bool) -> LoginFailureReason:
+    """Say why a login that was not let in failed; "inactive" only once the password is proven."""
+    if user is None:
+        return LoginFailureReason.UNKNOWN_EMAIL
+    if not verified:
+        return LoginFailureReason.WRONG_PASSWORD
+    return LoginFailureReason.INACTIVE
+
+
 @attrs.frozen(kw_only=True)
 class RefreshSession:
     """Exchange a refresh token for a new pair; the presented token is spent.
@@ -186,12 +227,26 @@ class RefreshSession:
                 if not forgiven:
                     await tx.sessions.revoke(session.id, now)
                 reuse = RefreshTokenReusedError(session_revoked=not forgiven)
+                await tx.outbox.add(
+                    RefreshTokenReused(
+                        at=now,
+                        context=current_request(),
+                        user_id=session.user_id,
+                        session_id=session.id,
+                        session_revoked=not forgiven,
+                    )
+                )
             else:
                 user = await tx.users.get(session.user_id)
                 if user is None or not user.can_sign_in:
                     raise InvalidTokenError
                 tokens, stored = self._issuer.issue(user, session, now)
                 await tx.sessions.add_token(stored)
+                await tx.outbox.add(
+                    TokenRefreshed(
+                        at=now, context=current_request(), user_id=user.id, session_id=session.id
+                    )
+                )
         if reuse is not None:
             raise reuse  # after the block, so that the revocation commits
         return tokens
@@ -235,11 +290,19 @@ class Logout:
     async def __call__(self, principal: Principal, *, all_sessions: bool = False) -> None:
         """Revoke *principal*'s session (or all of the user's); effective on the next request."""
         now = self._clock.now()
-        async with self._uow.standalone() as repos:
+        logged_out = LoggedOut(
+            at=now,
+            context=current_request(),
+            user_id=principal.user.id,
+            session_id=principal.session_id,
+            all_sessions=all_sessions,
+        )
+        async with self._uow() as tx:
             if all_sessions:
-                await repos.sessions.revoke_all(principal.user.id, now)
+                await tx.sessions.revoke_all(principal.user.id, now)
             else:
-                await repos.sessions.revoke(principal.session_id, now)
+                await tx.sessions.revoke(principal.session_id, now)
+            await tx.outbox.add(logged_out)
 
 
 @attrs.frozen(kw_only=True)
@@ -257,7 +320,18 @@ class RevokeSessions:
             UserNotFoundError: no such user.
         """
         require_self_or_admin(actor, user_id, "end another user's sessions")
+        now = self._clock.now()
         async with self._uow() as tx:
             if await tx.users.get(user_id, include_deleted=True) is None:
                 raise UserNotFoundError(str(user_id))
-            return await tx.sessions.revoke_all(user_id, self._clock.now())
+            count = await tx.sessions.revoke_all(user_id, now)
+            await tx.outbox.add(
+                SessionsRevoked(
+                    at=now,
+                    context=current_request(),
+                    user_id=user_id,
+                    actor_id=actor_id(actor),
+                    count=count,
+                )
+            )
+        return count

@@ -6,11 +6,22 @@ from datetime import datetime
 
 import attrs
 
+from usermgmt.domain.context import current_request
 from usermgmt.domain.errors import PermissionDeniedError, UserNotFoundError, WrongPasswordError
-from usermgmt.domain.model import Actor, Email, Principal, Role, User, UserId, clean_name
+from usermgmt.domain.events import Event, PasswordChanged, UserUpdated
+from usermgmt.domain.model import (
+    Actor,
+    Email,
+    Principal,
+    Role,
+    SessionId,
+    User,
+    UserId,
+    clean_name,
+)
 from usermgmt.domain.rules.access import is_privileged, is_self, require_self_or_admin
 from usermgmt.ports import Clock, Repositories, UnitOfWork
-from usermgmt.usecases._steps import PasswordChange, change_user, shut_out
+from usermgmt.usecases._steps import PasswordChange, actor_id, change_user, shut_out
 
 
 @attrs.frozen(kw_only=True)
@@ -34,7 +45,8 @@ class UpdateUser:
     active admin cannot be demoted or deactivated. A new password ends every
     other session of the user and clears the account's login throttle (the
     user's devices stay trusted); deactivation ends all sessions and forgets
-    the devices.
+    the devices. The change records :class:`UserUpdated` for the fields that
+    changed and :class:`PasswordChanged` for a new password.
     """
 
     _uow: UnitOfWork
@@ -109,29 +121,63 @@ class UpdateUser:
                 password_hash=new_hash,
             )
 
+        keep = actor.session_id if proven and isinstance(actor, Principal) else None
         async with self._uow() as tx:
             current, updated = await change_user(
                 tx, user_id, change, may_remove_admin=touches_access
             )
-            await self._end_sessions(tx, current, updated, actor, proven=proven, now=now)
+            await self._end_sessions(tx, current, updated, keep=keep, now=now)
+            for event in _events(current, updated, actor, keep=keep, now=now):
+                await tx.outbox.add(event)
         return updated
 
     @staticmethod
     async def _end_sessions(
-        tx: Repositories,
-        before: User,
-        after: User,
-        actor: Actor,
-        *,
-        proven: bool,
-        now: datetime,
+        tx: Repositories, before: User, after: User, *, keep: SessionId | None, now: datetime
     ) -> None:
-        """Deactivation shuts the user out; a new password ends every session but the changer's."""
+        """Deactivation shuts the user out; a new password ends every session but *keep*."""
         if before.is_active and not after.is_active:
             await shut_out(tx, after.id, now)
         elif before.password_hash != after.password_hash:
-            keep = actor.session_id if proven and isinstance(actor, Principal) else None
             await PasswordChange.end_other_sessions(tx, after.id, now, keep=keep)
+
+
+def _events(
+    before: User, after: User, actor: Actor, *, keep: SessionId | None, now: datetime
+) -> list[Event]:
+    """Return what changed from *before* to *after*, as the events that record it."""
+    changed = tuple(
+        field
+        for field, old, new in (
+            ("name", before.name, after.name),
+            ("email", before.email.value, after.email.value),
+            ("role", before.role, after.role),
+            ("is_active", before.is_active, after.is_active),
+        )
+        if old != new
+    )
+    context, by = current_request(), actor_id(actor)
+    events: list[Event] = []
+    if changed:
+        events.append(
+            UserUpdated(
+                at=now,
+                context=context,
+                user_id=after.id,
+                actor_id=by,
+                changed=changed,
+                role=after.role,
+                is_active=after.is_active,
+            )
+        )
+    if before.password_hash != after.password_hash:
+        kept = keep if after.is_active else None  # a deactivation ended that session too
+        events.append(
+            PasswordChanged(
+                at=now, context=context, user_id=after.id, actor_id=by, kept_session_id=kept
+            )
+        )
+    return events
 
 
 @attrs.frozen(kw_only=True)
