@@ -64,7 +64,8 @@ def test_requests_are_counted_by_route_template_method_and_status(
     for _ in range(2):
         assert metered.get(f"/api/users/{ann.id}", headers=ann.headers).status_code == 200
     metered.get("/no/such/path/ann@example.org")
-    metered.request("BREW", "/api/auth/me")
+    for made_up in ("BREW", "PROPFIND", "X-ANN"):
+        metered.request(made_up, "/api/auth/me")
     text, samples = scrape(metered)
 
     requests = "usermgmt_http_requests_total"
@@ -72,7 +73,8 @@ def test_requests_are_counted_by_route_template_method_and_status(
     assert value(samples, requests, **user, status="200") == 2
     assert value(samples, "usermgmt_http_request_duration_seconds_count", **user) == 2
     assert value(samples, requests, method="GET", route="unmatched", status="404") == 1
-    assert value(samples, requests, method="other", route="unmatched", status="405") == 1
+    assert value(samples, requests, method="other", route="unmatched", status="405") == 3
+    assert not any(dict(labels).get("method") in {"BREW", "PROPFIND"} for _, labels in samples)
     assert value(samples, requests, method="POST", route="/api/users/register", status="201") == 1
     for secret in (ann.id, ann.email, "example.org", ann.access_token, ann.refresh_token, "BREW"):
         assert secret not in text

@@ -66,6 +66,10 @@ _POOL_STATES: Final = ("idle", "in_use", "waiting")
 _HASH_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
+_Series = tuple[Counter, Histogram, Counter | None]
+"""What one kind of request updates: its count, its duration, and its sign-in event if any."""
+
+
 def multiprocess_mode() -> bool:
     """Whether prometheus-client keeps its values in files shared by several processes."""
     return values.ValueClass is not values.MutexValue
@@ -77,6 +81,7 @@ class Metrics:
     def __init__(self, service: UserManagement) -> None:
         """Declare every metric and hook the service's hasher."""
         self._service = service
+        self._series: dict[tuple[str, str, int], _Series] = {}
         self._registry = CollectorRegistry(auto_describe=True)
         registry = self._registry
         self.requests = Counter(
@@ -134,14 +139,32 @@ class Metrics:
 
     def request_done(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count a request to *route* (a template) answered with *status* after *seconds*."""
-        if method not in _METHODS:
+        if method not in _METHODS:  # before the cache: a client may send any method name
             method = _OTHER_METHOD
-        self.requests.labels(method, route, str(status)).inc()
-        self.durations.labels(method, route).observe(seconds)
-        auth = _AUTH_ROUTES.get((method, route))
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = self._series[method, route, status] = self._new_series(method, route, status)
+        count, duration, auth = series
+        count.inc()
+        duration.observe(seconds)
         if auth is not None:
-            event, success = auth
-            self.auth_events.labels(event, "success" if status == success else "failure").inc()
+            auth.inc()
+
+    def _new_series(self, method: str, route: str, status: int) -> _Series:
+        """Return the children a request of this kind updates (the label look-ups, done once).
+
+        The key's values are all bounded (see the module's docstring), so the cache is too.
+        """
+        auth = _AUTH_ROUTES.get((method, route))
+        event = None
+        if auth is not None:
+            name, success = auth
+            event = self.auth_events.labels(name, "success" if status == success else "failure")
+        return (
+            self.requests.labels(method, route, str(status)),
+            self.durations.labels(method, route),
+            event,
+        )
 
     def read_pool(self) -> None:
         """Set the pool gauge from the pool's counters (nothing in memory)."""
