@@ -12,7 +12,7 @@ from litestar.params import JSONBody
 
 from usermgmt import Principal, UserManagement
 from usermgmt.entrypoints.http.limits import RATE_LIMITED
-from usermgmt.entrypoints.http.problems import errors
+from usermgmt.entrypoints.http.responses import errors
 from usermgmt.entrypoints.http.schemas import (
     LoginRequest,
     LoginResponse,

@@ -38,12 +38,8 @@ from swagger_ui_bundle import swagger_ui_path
 
 from usermgmt import Settings, __version__
 from usermgmt.entrypoints.http import schemas
-from usermgmt.entrypoints.http.problems import (
-    PROBLEM_MEDIA_TYPE,
-    description,
-    render,
-    unknown_path,
-)
+from usermgmt.entrypoints.http.problems import PROBLEM_MEDIA_TYPE, render, unknown_path
+from usermgmt.entrypoints.http.responses import description
 from usermgmt.entrypoints.http.security import COMPONENTS
 
 _ASSETS: Final = "/schema/assets"

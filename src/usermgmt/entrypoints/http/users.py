@@ -17,7 +17,7 @@ from litestar.params import JSONBody, Parameter
 from usermgmt import InvalidPageError, Principal, UserId, UserManagement
 from usermgmt.domain.rules.listing import MAX_PER_PAGE
 from usermgmt.entrypoints.http.limits import RATE_LIMITED
-from usermgmt.entrypoints.http.problems import errors
+from usermgmt.entrypoints.http.responses import errors
 from usermgmt.entrypoints.http.schemas import (
     RegisterRequest,
     UserPageResponse,
