@@ -19,7 +19,7 @@ import enum
 import ipaddress
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -105,6 +105,25 @@ def _origins(raw: str) -> tuple[str, ...]:
     return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
 
 
+def _paths(raw: str) -> tuple[Path, ...]:
+    return tuple(Path(part.strip()) for part in raw.split(",") if part.strip())
+
+
+def _key_paths(value: Path | str | Iterable[Path | str] | None) -> tuple[Path, ...]:
+    """Accept one key file (as before key rotation) or several, first the one that signs."""
+    if value is None:
+        return ()
+    if isinstance(value, Path):
+        return (value,)
+    if isinstance(value, str):
+        return _paths(value)
+    return tuple(Path(each) for each in value)
+
+
+def _secrets(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
 def parse_networks(raw: str) -> tuple[str, ...]:
     """Parse comma-separated IP addresses and networks into their canonical forms.
 
@@ -141,6 +160,7 @@ def setting(
     flag: str | None = None,
     secret: bool = False,
     shown_default: str | None = None,
+    converter: Callable[[Any], T] | None = None,
 ) -> T:
     """Declare a field of :class:`Settings`: the one place a setting is written.
 
@@ -155,6 +175,8 @@ def setting(
             writes both forms: ``"--migrate/--no-migrate"``).
         secret: kept out of ``repr()`` (the value still reaches the workers).
         shown_default: the default as ``serve --help`` shows it, if not the value.
+        converter: turns what a program passes to ``Settings(...)`` into the
+            field's type (say, one path where the field holds several).
     """
     declaration = _Declaration(
         parse=parse,
@@ -164,7 +186,12 @@ def setting(
         secret=secret,
         shown_default=shown_default,
     )
-    field: T = attrs.field(default=default, repr=not secret, metadata={_DECLARATION: declaration})
+    field: T = attrs.field(
+        default=default,
+        repr=not secret,
+        metadata={_DECLARATION: declaration},
+        converter=converter,
+    )
     return field
 
 
@@ -232,11 +259,22 @@ class Settings:
         secret=True,
         shown_default="development: generated and stored in the data directory",
     )
-    jwt_private_key: Path | None = setting(
-        None,
-        Path,
-        "Ed25519 private key file: signs with EdDSA and serves /.well-known/jwks.json.",
-        metavar="PEM",
+    jwt_private_key: tuple[Path, ...] = setting(
+        (),
+        _paths,
+        "Comma-separated Ed25519 private key files: the first signs (EdDSA), every one "
+        "verifies and is published at /.well-known/jwks.json.",
+        metavar="PEM[,PEM...]",
+        converter=_key_paths,
+    )
+    jwt_previous_secrets: tuple[str, ...] = setting(
+        (),
+        _secrets,
+        "Comma-separated earlier HS256 secrets: tokens they signed still verify, but they "
+        "never sign.",
+        metavar="SECRET[,SECRET...]",
+        secret=True,
+        shown_default="none",
     )
     jwt_issuer: str = setting("usermgmt", str, "The iss claim of access tokens.", metavar="NAME")
     jwt_audience: str = setting("usermgmt", str, "The aud claim of access tokens.", metavar="NAME")
@@ -397,8 +435,22 @@ class Settings:
                 f"{MIN_SECRET_BYTES} bytes) or USERMGMT_JWT_PRIVATE_KEY (an Ed25519 PEM file)"
             )
             raise ConfigurationError(msg)
-        if self.jwt_secret and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
-            msg = f"USERMGMT_JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes"
+        if self.jwt_previous_secrets and self.jwt_private_key:
+            msg = (
+                "USERMGMT_JWT_PREVIOUS_SECRETS verify HS256 tokens, which an Ed25519 key "
+                "(USERMGMT_JWT_PRIVATE_KEY) never accepts: unset one of them"
+            )
+            raise ConfigurationError(msg)
+        short = [
+            name
+            for name, secrets in (
+                ("USERMGMT_JWT_SECRET", (self.jwt_secret,) if self.jwt_secret else ()),
+                ("USERMGMT_JWT_PREVIOUS_SECRETS", self.jwt_previous_secrets),
+            )
+            if any(len(secret.encode()) < MIN_SECRET_BYTES for secret in secrets)
+        ]
+        for name in short:  # the message names the variable, never the secret
+            msg = f"{name} holds a secret shorter than {MIN_SECRET_BYTES} bytes"
             if self.is_production:
                 raise ConfigurationError(msg + ": refused in production")
             log.warning("%s; acceptable only in development", msg)

@@ -183,6 +183,8 @@ def test_secrets_stay_out_of_the_repr() -> None:
 
     assert hidden == [d.name for d in DECLARED if d.secret]
     assert "jwt_secret" in hidden
+    assert "jwt_previous_secrets" in hidden
+    assert all(secret not in text for secret in EVERY_SETTING.jwt_previous_secrets)
     assert EVERY_SETTING.jwt_secret not in text
 
 
@@ -195,3 +197,49 @@ def test_the_readme_table_lists_every_setting_once() -> None:
     listed = [name for cell in first_cells for name in re.findall(r"`(USERMGMT_\w+)`", cell)]
 
     assert sorted(listed) == sorted(d.variable for d in DECLARED)
+
+
+def test_several_key_files_are_read_in_order() -> None:
+    """USERMGMT_JWT_PRIVATE_KEY lists paths, comma-separated, blanks around them ignored."""
+    settings = Settings.from_env({"USERMGMT_JWT_PRIVATE_KEY": " /keys/new.pem , /keys/old.pem "})
+
+    assert settings.jwt_private_key == (Path("/keys/new.pem"), Path("/keys/old.pem"))
+
+
+def test_one_key_file_is_still_accepted_as_a_path(tmp_path: Path) -> None:
+    """Programs that passed one Path, from before key rotation, keep working."""
+    path = tmp_path / "key.pem"
+
+    assert Settings(jwt_private_key=path).jwt_private_key == (path,)
+    assert Settings(jwt_private_key=None).jwt_private_key == ()
+
+
+def test_previous_secrets_are_read_and_kept_out_of_sight() -> None:
+    """USERMGMT_JWT_PREVIOUS_SECRETS lists secrets; none shows in repr()."""
+    old = ("o" * 32, "p" * 40)
+
+    settings = Settings.from_env({"USERMGMT_JWT_PREVIOUS_SECRETS": ",".join(old)})
+
+    assert settings.jwt_previous_secrets == old
+    assert all(secret not in repr(settings) for secret in old)
+
+
+def test_previous_secrets_beside_an_ed25519_key_are_refused(tmp_path: Path) -> None:
+    """HS256 verifiers next to an EdDSA signer would never be used: a configuration error."""
+    settings = Settings(jwt_private_key=tmp_path / "key.pem", jwt_previous_secrets=("o" * 32,))
+
+    with pytest.raises(ConfigurationError, match="USERMGMT_JWT_PREVIOUS_SECRETS"):
+        settings.check()
+
+
+def test_production_refuses_a_short_previous_secret_without_showing_it() -> None:
+    """A previous secret under 32 bytes is refused in production; the message names no secret."""
+    settings = Settings(
+        env=Environment.PRODUCTION, jwt_secret="s" * 32, jwt_previous_secrets=("tiny-old",)
+    )
+
+    with pytest.raises(ConfigurationError, match="shorter than 32 bytes") as refused:
+        settings.check()
+
+    assert "USERMGMT_JWT_PREVIOUS_SECRETS" in str(refused.value)
+    assert "tiny-old" not in str(refused.value)

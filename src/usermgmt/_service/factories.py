@@ -32,7 +32,7 @@ from usermgmt.adapters.postgres import (
     PostgresOutboxStore,
     PostgresServiceSecrets,
 )
-from usermgmt.adapters.tokens import JwtTokenCodec
+from usermgmt.adapters.tokens import JwtTokenCodec, load_private_key
 from usermgmt.domain.errors import ConfigurationError
 from usermgmt.domain.model import AccessClaims
 from usermgmt.ports import (
@@ -158,8 +158,8 @@ _MAX_KEY_BYTES = 64 * 1024
 """An Ed25519 PEM key is about 120 bytes; a file much larger is not one (or is /dev/zero)."""
 
 
-def signing_key(path: Path, **options: Any) -> JwtTokenCodec:  # noqa: ANN401 - the codec's options
-    """Load the Ed25519 key at *path*, or say in one line what is wrong with it.
+def key_file(path: Path) -> bytes:
+    """Return the Ed25519 private key PEM at *path*, or say in one line what is wrong with it.
 
     Raises:
         ConfigurationError: the file is unreadable, encrypted, not a PEM private
@@ -174,7 +174,7 @@ def signing_key(path: Path, **options: Any) -> JwtTokenCodec:  # noqa: ANN401 - 
     if len(pem) > _MAX_KEY_BYTES:
         raise ConfigurationError(f"{prefix}: is larger than 64 KiB, not a PEM key")
     try:
-        return JwtTokenCodec.eddsa(pem, **options)
+        load_private_key(pem)
     except TypeError:  # cryptography's way of saying that a passphrase is needed
         msg = f"{prefix}: the key is encrypted; give an unencrypted Ed25519 PEM key"
     except UnsupportedAlgorithm:
@@ -186,6 +186,8 @@ def signing_key(path: Path, **options: Any) -> JwtTokenCodec:  # noqa: ANN401 - 
             else "not a PEM private key"
         )
         msg = f"{prefix}: {kind}; give an unencrypted Ed25519 private key in PEM"
+    else:
+        return pem
     raise ConfigurationError(msg)
 
 
@@ -198,7 +200,9 @@ def _is_private_key(pem: bytes) -> bool:
 
 
 def token_codec(settings: Settings, clock: Clock) -> JwtTokenCodec:
-    """Return the codec the settings ask for: an Ed25519 key, a shared secret, or a dev secret.
+    """Return the codec the settings ask for: Ed25519 keys, shared secrets, or a dev secret.
+
+    The first key (or the secret) signs; the others only verify.
 
     Raises:
         ConfigurationError: the settings are unsafe, or the key is unusable.
@@ -209,11 +213,16 @@ def token_codec(settings: Settings, clock: Clock) -> JwtTokenCodec:
         "audience": settings.jwt_audience,
         "clock": clock,
     }
-    if settings.jwt_private_key is not None:
-        return signing_key(settings.jwt_private_key, **options)
-    if settings.jwt_secret:
-        return JwtTokenCodec.hs256(settings.jwt_secret.encode("utf-8"), **options)
-    return JwtTokenCodec.hs256(development_secret(settings.data_dir), **options)
+    if settings.jwt_private_key:
+        signing, *verifying = (key_file(path) for path in settings.jwt_private_key)
+        return JwtTokenCodec.eddsa(signing, previous=verifying, **options)
+    previous = [secret.encode("utf-8") for secret in settings.jwt_previous_secrets]
+    secret = (
+        settings.jwt_secret.encode("utf-8")
+        if settings.jwt_secret
+        else development_secret(settings.data_dir)
+    )
+    return JwtTokenCodec.hs256(secret, previous=previous, **options)
 
 
 class LazyCodec:

@@ -7,7 +7,7 @@ from typing import Final
 import anyio
 import msgspec
 from litestar import Response, get
-from litestar.datastructures import CacheControlHeader
+from litestar.datastructures import CacheControlHeader, ResponseHeader
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
@@ -106,6 +106,10 @@ async def readiness(service: NamedDependency[UserManagement]) -> Response[Readin
     return Response(ReadinessResponse.from_domain(found), status_code=200 if found.ready else 503)
 
 
+JWKS_CACHE_CONTROL: Final = "public, max-age=300"
+"""How long caches may keep the key set: the wait between publishing a key and signing with it."""
+
+
 def jwks_route(keys: dict[str, list[dict[str, str]]]) -> HTTPRouteHandler:
     """Return the route that publishes *keys* at ``/.well-known/jwks.json``."""
     key_set = msgspec.convert(keys, KeySet)
@@ -115,10 +119,17 @@ def jwks_route(keys: dict[str, list[dict[str, str]]]) -> HTTPRouteHandler:
         operation_id="getJwks",
         summary="Public signing keys",
         tags=["service"],
-        cache_control=CacheControlHeader(public=True, max_age=300),
+        # Written out rather than built by CacheControlHeader, which orders it "max-age=300,
+        # public": the same directives, but not the header the contract spells.
+        response_headers=[ResponseHeader(name="Cache-Control", value=JWKS_CACHE_CONTROL)],
     )
     async def jwks() -> KeySet:
-        """Return the Ed25519 public keys (a JSON Web Key Set) that verify access tokens."""
+        """Return the Ed25519 public keys (a JSON Web Key Set) that verify access tokens.
+
+        Every configured key is listed with its ``kid``, the signing key first.
+        Caches may keep the set for five minutes: a new key is published as a
+        verifier at least that long before it signs.
+        """
         return key_set
 
     return jwks
