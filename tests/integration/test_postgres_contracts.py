@@ -15,7 +15,7 @@ from tests.contracts import (
     UserRepositoryContract,
 )
 from tests.dispatch_contract import DispatcherContract, Recorder
-from tests.outbox_contract import LEASE, Outbox, OutboxContract
+from tests.outbox_contract import LEASE, Outbox, OutboxContract, event
 from tests.redis_keys import REDIS_URL, confined_keys
 from usermgmt import ManualClock
 from usermgmt.adapters.postgres import (
@@ -23,6 +23,7 @@ from usermgmt.adapters.postgres import (
     PostgresLoginAttemptStore,
     PostgresOutboxStore,
 )
+from usermgmt.adapters.postgres.database import PostgresRepositories
 from usermgmt.adapters.redis import RedisLoginAttemptStore
 from usermgmt.domain.events import Event
 from usermgmt.ports import LoginAttemptStore, UnitOfWork
@@ -114,3 +115,17 @@ class TestPostgresDispatcher(DispatcherContract):
         async with database.pool.connection() as conn:
             cur = await conn.execute("SELECT last_error FROM event_outbox")
             assert await cur.fetchone() == ("LookupError: unknown event type 'FromTheFuture'",)
+
+
+async def test_an_event_stored_alone_does_not_wait_for_the_disk_and_leaves_no_trace(
+    database: PostgresDatabase,
+) -> None:
+    """The failure path commits asynchronously, for its own statement only."""
+    async with database.pool.connection() as conn:
+        before = await (await conn.execute("SHOW synchronous_commit")).fetchone()
+        await PostgresRepositories.on(conn, alone=True).outbox.add(event(1))
+        after = await (await conn.execute("SHOW synchronous_commit")).fetchone()
+    (pending,) = await PostgresOutboxStore(database.pool).claim(NOW, limit=10, lease=LEASE)
+
+    assert before == after == ("on",)
+    assert pending.event == event(1)

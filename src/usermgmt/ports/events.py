@@ -16,7 +16,10 @@ class EventOutbox(Protocol):
         """Store *event*, due for delivery at once.
 
         Inside a transaction it is stored if and only if the transaction
-        commits; in a standalone scope it is stored at once, on its own.
+        commits; in a standalone scope it is stored at once, on its own, and
+        an adapter may answer before it is on disk (PostgreSQL does not wait
+        for the WAL flush): the failure path, which changes nothing else,
+        then costs the caller one statement and no disk wait.
         """
         ...
 

@@ -57,13 +57,15 @@ class PostgresRepositories:
     outbox: PostgresEventOutbox
 
     @classmethod
-    def on(cls, conn: psycopg.AsyncConnection[TupleRow]) -> PostgresRepositories:
-        """Return repositories that run their statements on *conn*."""
+    def on(
+        cls, conn: psycopg.AsyncConnection[TupleRow], *, alone: bool = False
+    ) -> PostgresRepositories:
+        """Return repositories that run their statements on *conn* (*alone*: in autocommit)."""
         return cls(
             PostgresUserRepository(conn),
             PostgresSessionStore(conn),
             PostgresDeviceTokenStore(conn),
-            PostgresEventOutbox(conn),
+            PostgresEventOutbox(conn, alone=alone),
         )
 
 
@@ -84,7 +86,7 @@ class PostgresUnitOfWork:
     async def standalone(self) -> AsyncIterator[PostgresRepositories]:
         """Lend one connection in autocommit mode: each statement is its own transaction."""
         async with translate_errors(), self._pool.connection() as conn:
-            yield PostgresRepositories.on(conn)
+            yield PostgresRepositories.on(conn, alone=True)
 
 
 async def fit_to_pooler(conn: psycopg.AsyncConnection[TupleRow]) -> None:
