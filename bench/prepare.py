@@ -3,7 +3,8 @@
 Every system gets its own database on the local PostgreSQL, its own schema
 (made by the system itself: usermgmt's migrations, fastapi-users' documented
 ``create_all``, Flask-SQLAlchemy's ``create_all``) and the same bulk users,
-inserted with one ``generate_series`` statement: ``u1@example.org`` ...
+inserted with one ``generate_series`` statement (for usermgmt, with their
+password credentials, which live in a table of their own): ``u1@example.org`` ...
 ``uN@example.org``, one second apart, all with one real argon2id hash (argon2-cffi
 defaults) of the same password, ``u1`` an admin. Then ``VACUUM ANALYZE``.
 Idempotent: a database that already holds the users is left as it is.
@@ -23,15 +24,23 @@ PGBENCH_DB: Final = "bench_pgbench"
 PGBENCH_SCALE: Final = 10
 
 _INSERT: Final = {
+    # The users and their passwords (a table of their own) in one set-based statement: the
+    # rows never leave the server, which is as fast as COPY without sending them.
     "usermgmt": """
-        INSERT INTO users (id, email, email_key, name, role, is_active, password_hash,
-                           created_at, updated_at)
-        SELECT gen_random_uuid(), 'u' || g || '@example.org', 'u' || g || '@example.org',
-               'User ' || g,
-               CASE WHEN g = 1 THEN 'admin' ELSE 'user' END, true, %(hash)s,
-               timestamptz '2020-01-01 00:00:00+00' + g * interval '1 second',
-               timestamptz '2020-01-01 00:00:00+00' + g * interval '1 second'
-        FROM generate_series(1, %(n)s) AS g
+        WITH inserted AS (
+            INSERT INTO users (id, email, email_key, name, role, is_active, created_at,
+                               updated_at)
+            SELECT gen_random_uuid(), 'u' || g || '@example.org', 'u' || g || '@example.org',
+                   'User ' || g,
+                   CASE WHEN g = 1 THEN 'admin' ELSE 'user' END, true,
+                   timestamptz '2020-01-01 00:00:00+00' + g * interval '1 second',
+                   timestamptz '2020-01-01 00:00:00+00' + g * interval '1 second'
+            FROM generate_series(1, %(n)s) AS g
+            RETURNING id, created_at
+        )
+        INSERT INTO credentials (id, user_id, kind, secret, created_at, updated_at)
+        SELECT gen_random_uuid(), id, 'password', %(hash)s, created_at, created_at
+        FROM inserted
     """,
     "fastapi-users": """
         INSERT INTO "user" (id, email, hashed_password, is_active, is_superuser, is_verified)
@@ -101,6 +110,8 @@ def bulk_users(system: System, count: int, password_hash: str) -> None:
                     " (SELECT max(id) FROM users))"
                 )
         conn.execute(f"VACUUM ANALYZE {table}")
+        if system is USERMGMT:
+            conn.execute("VACUUM ANALYZE credentials")
         log(f"{system.name}: {count:,} users inserted in {time.monotonic() - started:.0f} s")
 
 

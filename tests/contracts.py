@@ -48,7 +48,6 @@ def make_user(
         id=UserId(uuid.uuid4()),
         email=Email.parse(email),
         name="Ann",
-        password_hash="$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
         now=created_at,
         role=role,
     )
@@ -266,19 +265,6 @@ class UserRepositoryContract:
             found = await repos.users.get_by_email(Email.parse("ﬁle@example.org"))
         assert found is not None
         assert (found.id, found.email.value) == (ann.id, "file@example.org")
-
-    async def test_password_hash_is_replaced_only_if_unchanged(self, uow: UnitOfWork) -> None:
-        """The rehash-on-login swap is a compare-and-set."""
-        user = await add_user(uow, make_user())
-
-        async with uow.standalone() as repos:
-            swapped = await repos.users.replace_password_hash(user.id, user.password_hash, "new")
-            stale = await repos.users.replace_password_hash(user.id, user.password_hash, "newer")
-            stored = await repos.users.get(user.id)
-
-        assert (swapped, stale) == (True, False)
-        assert stored is not None
-        assert stored.password_hash == "new"
 
     async def test_counts_follow_inserts_deletes_and_restores(self, uow: UnitOfWork) -> None:
         """The live and total counts move with every change of deletion state."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,10 +11,21 @@ from typing import Any
 
 import anyio
 import argon2
+import attrs
 import psycopg
 import pytest
 
-from usermgmt import SYSTEM, Email, EmailTakenError, MigrationError, Settings, UserManagement
+from tests.credentials_contract import stored_password
+from usermgmt import (
+    SYSTEM,
+    Email,
+    EmailTakenError,
+    InvalidCredentialsError,
+    InvalidTokenError,
+    MigrationError,
+    Settings,
+    UserManagement,
+)
 from usermgmt.adapters.postgres import Migrator, migrate
 from usermgmt.adapters.postgres.migrate import (
     DATA_STEP_MARKER,
@@ -21,6 +33,7 @@ from usermgmt.adapters.postgres.migrate import (
     bundled_migrations,
     read_migrations,
 )
+from usermgmt.domain.model import UserId, hash_refresh_token
 
 pytestmark = pytest.mark.anyio
 
@@ -200,7 +213,8 @@ def test_the_marker_must_stand_on_its_own_line(tmp_path: Path) -> None:
 # --- upgrading to the email key (0003) -------------------------------------------------------
 
 PASSWORD = "correct horse battery staple"
-_HASH = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+_CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # the tests' settings
+_HASH = _CHEAP.hash(PASSWORD)
 _BEFORE_THE_KEY = 2  # the last schema version without email_key
 # The previous release's INSERT: no email_key, the address stored lowercased.
 _OLD_INSERT = """
@@ -218,6 +232,13 @@ _MANY_OLD_USERS = """
 _ROWS = """
     SELECT id, email, name, role, is_active, password_hash, created_at, updated_at, deleted_at
     FROM users ORDER BY id
+"""
+# The same rows once the hash lives in the credentials table (0007).
+_ROWS_WITH_CREDENTIALS = """
+    SELECT u.id, u.email, u.name, u.role, u.is_active, c.secret, u.created_at, u.updated_at,
+           u.deleted_at
+    FROM users u LEFT JOIN credentials c ON c.user_id = u.id AND c.kind = 'password'
+    ORDER BY u.id
 """
 _T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -250,8 +271,11 @@ async def _previous_release(
 
 
 def _snapshot(url: str) -> tuple[list[tuple[Any, ...]], tuple[Any, ...] | None]:
+    """Every user with their password hash, wherever the schema keeps it, and the counts."""
     with psycopg.connect(url) as conn:
-        return conn.execute(_ROWS).fetchall(), conn.execute(
+        moved = conn.execute("SELECT to_regclass('credentials') IS NOT NULL").fetchone()
+        rows = _ROWS_WITH_CREDENTIALS if moved == (True,) else _ROWS
+        return conn.execute(rows).fetchall(), conn.execute(
             "SELECT total, live FROM user_counts"
         ).fetchone()
 
@@ -419,3 +443,174 @@ async def test_migrations_run_on_their_own_url_when_one_is_set(
     assert states
     assert all(state.applied_at is not None for state in states)
     assert await Migrator(fresh_database).migrate() == []
+
+
+# --- upgrading to the credentials table (0007) --------------------------------------------------
+
+_BEFORE_CREDENTIALS = 6  # the previous release: the event outbox, the hash still on users
+_OLD_PARAMETERS = argon2.PasswordHasher(time_cost=2, memory_cost=16, parallelism=1)
+# The previous release's writes: a user with the hash on its row, a session, a refresh token.
+_PREVIOUS_USER = """
+    INSERT INTO users (id, email, email_key, name, role, is_active, password_hash,
+                       created_at, updated_at, deleted_at)
+    VALUES (%(id)s, %(email)s, %(email)s, %(name)s, %(role)s, %(is_active)s, %(hash)s,
+            %(created_at)s, %(created_at)s, %(deleted_at)s)
+"""
+_PREVIOUS_SESSION = """
+    WITH session AS (
+        INSERT INTO sessions (id, user_id, created_at, expires_at)
+        VALUES (%(id)s, %(user_id)s, %(created_at)s, %(expires_at)s) RETURNING id
+    )
+    INSERT INTO refresh_tokens (token_hash, session_id, issued_at)
+    SELECT %(token_hash)s, id, %(created_at)s FROM session
+"""
+
+
+@attrs.frozen(kw_only=True)
+class _OldAccount:
+    email: str
+    password: str
+    role: str = "user"
+    is_active: bool = True
+    deleted: bool = False
+    outdated: bool = False  # hashed with parameters older than the service's
+
+
+_OLD_ACCOUNTS = [
+    _OldAccount(email="admin@example.org", password="the admin's own passphrase", role="admin"),
+    _OldAccount(email="ann@example.org", password="ann's long passphrase"),
+    _OldAccount(email="bob@example.org", password="bob's long passphrase", outdated=True),
+    _OldAccount(email="idle@example.org", password="an inactive passphrase", is_active=False),
+    _OldAccount(email="gone@example.org", password="a deleted passphrase", deleted=True),
+]
+
+
+async def _previous_release_with_sessions(url: str) -> dict[str, tuple[uuid.UUID, str]]:
+    """Migrate *url* to 0006 and store accounts, each with a live session, as that release did.
+
+    Returns each address's user id and the refresh token of its session.
+    """
+    await Migrator(url, bundled_migrations()[:_BEFORE_CREDENTIALS]).migrate()
+    now = datetime.now(UTC)
+    accounts: dict[str, tuple[uuid.UUID, str]] = {}
+    with psycopg.connect(url) as conn:
+        for n, account in enumerate(_OLD_ACCOUNTS):
+            user_id, refresh_token = uuid.uuid4(), secrets.token_urlsafe(32)
+            hasher = _OLD_PARAMETERS if account.outdated else _CHEAP
+            created_at = now - timedelta(days=10, minutes=n)
+            conn.execute(
+                _PREVIOUS_USER,
+                {
+                    "id": user_id,
+                    "email": account.email,
+                    "name": f"Old {n}",
+                    "role": account.role,
+                    "is_active": account.is_active,
+                    "hash": hasher.hash(account.password),
+                    "created_at": created_at,
+                    "deleted_at": now - timedelta(days=1) if account.deleted else None,
+                },
+            )
+            conn.execute(
+                _PREVIOUS_SESSION,
+                {
+                    "id": uuid.uuid4(),
+                    "user_id": user_id,
+                    "created_at": now - timedelta(hours=1),
+                    "expires_at": now + timedelta(days=29),
+                    "token_hash": hash_refresh_token(refresh_token),
+                },
+            )
+            accounts[account.email] = (user_id, refresh_token)
+    return accounts
+
+
+async def test_an_upgrade_moves_every_hash_into_credentials_and_drops_the_column(
+    fresh_database: str,
+) -> None:
+    """Each user of the previous release has one password credential holding its old hash."""
+    await _previous_release_with_sessions(fresh_database)
+    with psycopg.connect(fresh_database) as conn:  # and many more, some deleted
+        conn.execute(
+            """
+            INSERT INTO users (id, email, email_key, name, password_hash, created_at, updated_at,
+                               deleted_at)
+            SELECT gen_random_uuid(), 'user' || n || '@example.org', 'user' || n || '@example.org',
+                   'User ' || n, 'hash ' || n, %(t0)s + n * interval '1 second',
+                   %(t0)s + n * interval '2 seconds',
+                   CASE WHEN n %% 7 = 0 THEN %(t0)s + n * interval '3 seconds' END
+            FROM generate_series(1, 1200) AS n
+            """,
+            {"t0": _T0},
+        )
+    rows_before, counts_before = _snapshot(fresh_database)
+
+    applied = await Migrator(fresh_database).migrate()
+
+    assert [s.version for s in applied] == [m.version for m in bundled_migrations()][6:]
+    assert _snapshot(fresh_database) == (rows_before, counts_before)
+    with psycopg.connect(fresh_database) as conn:
+        kinds = conn.execute("SELECT kind, count(*) FROM credentials GROUP BY kind").fetchall()
+        times = conn.execute(
+            "SELECT count(*) FROM credentials c JOIN users u ON u.id = c.user_id"
+            " WHERE (c.created_at, c.updated_at) = (u.created_at, u.updated_at)"
+            " AND c.last_used_at IS NULL"
+        ).fetchone()
+        column = conn.execute(
+            "SELECT count(*) FROM information_schema.columns"
+            " WHERE table_name = 'users' AND column_name = 'password_hash'"
+        ).fetchone()
+    assert kinds == [("password", len(rows_before))]
+    assert times == (len(rows_before),)
+    assert column == (0,)
+
+
+async def test_after_the_upgrade_every_user_signs_in_and_every_session_refreshes(
+    fresh_database: str, settings: Settings
+) -> None:
+    """Passwords still open the live accounts (and only those), sessions still rotate."""
+    accounts = await _previous_release_with_sessions(fresh_database)
+    await Migrator(fresh_database).migrate()
+
+    async with UserManagement.from_url(fresh_database, settings) as um:
+        for account in _OLD_ACCOUNTS:
+            user_id, refresh_token = accounts[account.email]
+            if not account.is_active or account.deleted:
+                with pytest.raises(InvalidCredentialsError):
+                    await um.authenticate(account.email, account.password)
+                with pytest.raises(InvalidTokenError):
+                    await um.refresh(refresh_token)
+                continue
+            signed_in = await um.authenticate(account.email, account.password)
+            refreshed = await um.refresh(refresh_token)
+            for tokens in (signed_in, refreshed):
+                principal = await um.validate_access_token(tokens.access_token)
+                assert principal.user.id == user_id
+            with pytest.raises(InvalidCredentialsError):
+                await um.authenticate(account.email, "not " + account.password)
+
+
+async def test_after_the_upgrade_rehash_and_password_change_write_the_credential(
+    fresh_database: str, settings: Settings
+) -> None:
+    """An outdated hash is upgraded at login; a new password replaces the old one."""
+    accounts = await _previous_release_with_sessions(fresh_database)
+    await Migrator(fresh_database).migrate()
+    bob, _ = accounts["bob@example.org"]
+    ann, _ = accounts["ann@example.org"]
+
+    async with UserManagement.from_url(fresh_database, settings) as um:
+        moved = await stored_password(um, UserId(bob))
+        await um.authenticate("bob@example.org", "bob's long passphrase")
+        upgraded = await stored_password(um, UserId(bob))
+        await um.change_password(UserId(ann), "ann's brand new passphrase", actor=SYSTEM)
+        with pytest.raises(InvalidCredentialsError):
+            await um.authenticate("ann@example.org", "ann's long passphrase")
+        assert await um.authenticate("ann@example.org", "ann's brand new passphrase")
+        changed = await stored_password(um, UserId(ann))
+
+    assert moved.password_hash.startswith("$argon2id$v=19$m=16,t=2,p=1$")
+    assert upgraded.password_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert (upgraded.id, upgraded.updated_at) == (moved.id, moved.updated_at)
+    assert upgraded.last_used_at is not None
+    assert changed.updated_at > changed.created_at

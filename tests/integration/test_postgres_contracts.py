@@ -14,6 +14,7 @@ from tests.contracts import (
     SessionStoreContract,
     UserRepositoryContract,
 )
+from tests.credentials_contract import CredentialStoreContract
 from tests.dispatch_contract import DispatcherContract, Recorder
 from tests.outbox_contract import LEASE, Outbox, OutboxContract, event
 from tests.redis_keys import REDIS_URL, confined_keys
@@ -32,6 +33,12 @@ pytestmark = pytest.mark.anyio
 
 
 class TestPostgresUsers(UserRepositoryContract):
+    @pytest.fixture
+    def uow(self, database: PostgresDatabase) -> UnitOfWork:
+        return database.uow
+
+
+class TestPostgresCredentials(CredentialStoreContract):
     @pytest.fixture
     def uow(self, database: PostgresDatabase) -> UnitOfWork:
         return database.uow

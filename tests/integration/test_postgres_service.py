@@ -9,6 +9,7 @@ import anyio
 import psycopg
 import pytest
 
+from tests.credentials_contract import stored_password
 from usermgmt import (
     SYSTEM,
     EmailTakenError,
@@ -93,13 +94,14 @@ async def test_a_weaker_hash_is_upgraded_at_login(empty_database: str, settings:
     """After the argon2 parameters are raised, the next login rewrites the stored hash."""
     async with UserManagement.from_url(empty_database, settings) as old:
         user = await old.register_user("ann@example.org", PASSWORD)
+        registered = await stored_password(old, user.id)
     stronger = settings.evolve(argon2_time_cost=2, argon2_memory_cost=16)
 
     async with UserManagement.from_url(empty_database, stronger) as new:
         await new.authenticate("ann@example.org", PASSWORD)
-        stored = await new.get_user(user.id, actor=SYSTEM)
+        stored = await stored_password(new, user.id)
 
-    assert user.password_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert registered.password_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")
     assert stored.password_hash.startswith("$argon2id$v=19$m=16,t=2,p=1$")
 
 
@@ -153,9 +155,9 @@ async def test_counts_stay_true_under_bulk_sql(
     with psycopg.connect(empty_database, autocommit=True) as conn:
         conn.execute(
             """
-            INSERT INTO users (id, email, email_key, password_hash, created_at, updated_at)
+            INSERT INTO users (id, email, email_key, created_at, updated_at)
             SELECT gen_random_uuid(), 'bulk' || n || '@example.org', 'bulk' || n || '@example.org',
-                   'x', now(), now()
+                   now(), now()
             FROM generate_series(1, 1000) AS n
             """
         )

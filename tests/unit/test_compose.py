@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from usermgmt.adapters.postgres import compose, devices, sessions, users
+from usermgmt.adapters.postgres import compose, credentials, devices, sessions, users
 
 
 @pytest.mark.parametrize(
@@ -17,6 +17,7 @@ from usermgmt.adapters.postgres import compose, devices, sessions, users
         (sessions._session_from_row, compose.SESSION_COLUMNS),
         (sessions._token_from_row, compose.REFRESH_TOKEN_COLUMNS),
         (devices._device_from_row, compose.DEVICE_TOKEN_COLUMNS),
+        (credentials.password_from_row, compose.PASSWORD_COLUMNS),
     ],
 )
 def test_each_row_function_takes_exactly_its_column_list(
@@ -55,3 +56,21 @@ def test_the_written_user_columns_are_the_read_ones_plus_the_email_key() -> None
     """The key is stored beside the address, never read back; an update keeps id and creation."""
     assert set(compose.USER_WRITTEN) == {*compose.USER_COLUMNS, "email_key"}
     assert set(compose.USER_WRITTEN) - set(compose.USER_UPDATED) == {"id", "created_at"}
+
+
+def test_joined_columns_are_renamed_apart() -> None:
+    """A join's second table is read under prefixed names, so no column hides another."""
+    listed = compose.statement(
+        "SELECT {c}", c=compose.aliased(("id", "secret"), of="c", prefix="p_")
+    )
+
+    assert listed == b'SELECT "c"."id" AS "p_id", "c"."secret" AS "p_secret"'
+
+
+def test_the_authenticated_read_selects_no_credential() -> None:
+    """The query behind every authenticated request reads users and sessions, never a secret."""
+    query = sessions._LIVE_USER.lower()
+
+    assert b"credentials" not in query
+    assert b"secret" not in query
+    assert b"password" not in query

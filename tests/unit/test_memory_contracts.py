@@ -10,6 +10,7 @@ from tests.contracts import (
     SessionStoreContract,
     UserRepositoryContract,
 )
+from tests.credentials_contract import CredentialStoreContract
 from tests.dispatch_contract import DispatcherContract
 from tests.outbox_contract import Outbox, OutboxContract
 from usermgmt.adapters.memory import (
@@ -23,6 +24,12 @@ pytestmark = pytest.mark.anyio
 
 
 class TestInMemoryUsers(UserRepositoryContract):
+    @pytest.fixture
+    def uow(self) -> UnitOfWork:
+        return InMemoryUnitOfWork()
+
+
+class TestInMemoryCredentials(CredentialStoreContract):
     @pytest.fixture
     def uow(self) -> UnitOfWork:
         return InMemoryUnitOfWork()

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.credentials_contract import stored_password
 from usermgmt import (
     SYSTEM,
     CurrentPasswordRequiredError,
@@ -59,7 +60,7 @@ async def test_registration_stores_a_normalized_active_user(um: UserManagement) 
         Role.USER,
         True,
     )
-    assert user.password_hash.startswith("$argon2id$")
+    assert (await stored_password(um, user.id)).password_hash.startswith("$argon2id$")
     assert PASSWORD not in repr(user)
 
 

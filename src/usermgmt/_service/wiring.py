@@ -87,7 +87,9 @@ def wire(parts: Parts) -> UseCases:
     rules = Policies.from_settings(p.settings)
     issuer = TokenIssuer(codec=p.codec, ids=p.ids, policy=rules.sessions)
     start = StartSession(uow=p.uow, issuer=issuer, policy=rules.sessions, clock=p.clock, ids=p.ids)
-    passwords = PasswordChange(hasher=p.hasher, policy=rules.passwords, attempts=p.attempts)
+    passwords = PasswordChange(
+        hasher=p.hasher, policy=rules.passwords, attempts=p.attempts, ids=p.ids
+    )
     update = UpdateUser(uow=p.uow, passwords=passwords, clock=p.clock)
     return UseCases(
         register_user=RegisterUser(

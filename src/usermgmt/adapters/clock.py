@@ -6,6 +6,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from usermgmt.domain.credentials import CredentialId
 from usermgmt.domain.model import SessionId, TokenId, UserId
 
 
@@ -43,6 +44,10 @@ class RandomIdGenerator:
     def new_session_id(self) -> SessionId:
         """Return a fresh session id."""
         return SessionId(uuid.uuid4())
+
+    def new_credential_id(self) -> CredentialId:
+        """Return a fresh credential id."""
+        return CredentialId(uuid.uuid4())
 
     def new_token_id(self) -> TokenId:
         """Return a fresh token id."""

@@ -104,14 +104,17 @@ def clean_name(raw: str) -> str:
 
 @attrs.frozen(kw_only=True)
 class User:
-    """A person who can sign in; changes return a new ``User``."""
+    """A person who can sign in; changes return a new ``User``.
+
+    What they sign in with (a password) is not part of the user: see
+    :mod:`usermgmt.domain.credentials`.
+    """
 
     id: UserId
     email: Email
     name: str
     role: Role
     is_active: bool
-    password_hash: str = attrs.field(repr=False)
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
@@ -123,18 +126,16 @@ class User:
         id: UserId,
         email: Email,
         name: str,
-        password_hash: str,
         now: datetime,
         role: Role = Role.USER,
     ) -> User:
-        """Create a new active user."""
+        """Create a new active user; their password is a credential of its own."""
         return cls(
             id=id,
             email=email,
             name=clean_name(name),
             role=role,
             is_active=True,
-            password_hash=password_hash,
             created_at=now,
             updated_at=now,
         )
@@ -167,7 +168,6 @@ class User:
         email: Email | None = None,
         role: Role | None = None,
         is_active: bool | None = None,
-        password_hash: str | None = None,
     ) -> User:
         """Return this user with the given fields replaced (``None`` keeps a field)."""
         return attrs.evolve(
@@ -176,7 +176,6 @@ class User:
             email=self.email if email is None else email,
             role=self.role if role is None else role,
             is_active=self.is_active if is_active is None else is_active,
-            password_hash=self.password_hash if password_hash is None else password_hash,
             updated_at=now,
         )
 

@@ -3,6 +3,7 @@
 from usermgmt.ports.clock import Clock, IdGenerator
 from usermgmt.ports.events import EventOutbox, OutboxStore
 from usermgmt.ports.repositories import (
+    CredentialStore,
     DeviceTokenStore,
     LoginAttemptStore,
     Repositories,
@@ -14,6 +15,7 @@ from usermgmt.ports.security import PasswordHasher, ServiceSecrets, TokenCodec
 
 __all__ = [
     "Clock",
+    "CredentialStore",
     "DeviceTokenStore",
     "EventOutbox",
     "IdGenerator",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from usermgmt.domain.credentials import CredentialId
 from usermgmt.domain.model import SessionId, TokenId, UserId
 
 
@@ -25,6 +26,10 @@ class IdGenerator(Protocol):
 
     def new_session_id(self) -> SessionId:
         """Return a fresh session id."""
+        ...
+
+    def new_credential_id(self) -> CredentialId:
+        """Return a fresh credential id."""
         ...
 
     def new_token_id(self) -> TokenId:

@@ -1,4 +1,4 @@
-"""Storage: users, sessions, device tokens and login-failure counters, and their transactions."""
+"""Storage: users, credentials, sessions, device tokens, login-failure counters, transactions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+from usermgmt.domain.credentials import CredentialId, PasswordCredential
 from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.model import (
     Email,
@@ -59,10 +60,6 @@ class UserRepository(Protocol):
         """
         ...
 
-    async def replace_password_hash(self, user_id: UserId, old: str, new: str) -> bool:
-        """Swap *old* for *new* if *old* is still the stored hash; return whether it was."""
-        ...
-
     async def count_active_admins(self, *, lock: bool = False) -> int:
         """Return how many active, live admins there are.
 
@@ -88,6 +85,53 @@ class UserRepository(Protocol):
         self, position: ListPosition | None, *, limit: int, include_deleted: bool = False
     ) -> Sequence[User]:
         """Return up to *limit* users created after *position* (``None``: start), oldest first."""
+        ...
+
+
+class CredentialStore(Protocol):
+    """What users prove who they are with, apart from the users: a password today.
+
+    Every credential belongs to one user and goes when the user's row does.
+    """
+
+    async def add_password(self, credential: PasswordCredential) -> None:
+        """Store the first password of ``credential.user_id``.
+
+        Raises:
+            ValueError: that user has a password already (change it instead).
+        """
+        ...
+
+    async def password(
+        self, user_id: UserId, *, for_update: bool = False
+    ) -> PasswordCredential | None:
+        """Return the password of user *user_id*, or ``None`` when they have none.
+
+        *for_update* locks it until the transaction ends.
+        """
+        ...
+
+    async def for_login(self, email: Email) -> tuple[User, PasswordCredential | None] | None:
+        """Return the live user with *email* and their password, or ``None`` for no such user.
+
+        One round trip: a login reads nothing else before it verifies.
+        """
+        ...
+
+    async def change_password(self, credential: PasswordCredential) -> None:
+        """Store *credential*'s new hash and change time over the stored ones (same id)."""
+        ...
+
+    async def replace_password_hash(self, credential_id: CredentialId, old: str, new: str) -> bool:
+        """Swap *old* for *new* if *old* is still the stored hash; return whether it was.
+
+        The re-hash of a proven password with new parameters: the change time
+        stays, and a password changed meanwhile is never overwritten.
+        """
+        ...
+
+    async def mark_used(self, credential_id: CredentialId, now: datetime) -> None:
+        """Record that credential *credential_id* signed its user in at *now*."""
         ...
 
 
@@ -163,6 +207,11 @@ class Repositories(Protocol):
     @property
     def users(self) -> UserRepository:
         """The users."""
+        ...
+
+    @property
+    def credentials(self) -> CredentialStore:
+        """The users' credentials."""
         ...
 
     @property

@@ -9,12 +9,13 @@ its event in the caller's unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import attrs
 
 from usermgmt.domain.context import current_request
+from usermgmt.domain.credentials import CredentialId, PasswordCredential
 from usermgmt.domain.devices import DeviceToken, hash_device_token
 from usermgmt.domain.errors import (
     CurrentPasswordRequiredError,
@@ -91,7 +92,8 @@ class StartSession:
 
     Every way of signing in ends here: the session with its first tokens, a
     fresh device token that replaces the one presented, if any, and the
-    :class:`LoggedIn` event, in one transaction.
+    credentials that proved it marked as used, with the :class:`LoggedIn`
+    event, in one transaction.
     """
 
     _uow: UnitOfWork
@@ -100,8 +102,17 @@ class StartSession:
     _clock: Clock
     _ids: IdGenerator
 
-    async def __call__(self, user: User, presented: DeviceToken | None = None) -> TokenPair:
-        """Start a session of *user*; *presented* is the trusted device token now spent."""
+    async def __call__(
+        self,
+        user: User,
+        presented: DeviceToken | None = None,
+        *,
+        credentials: Sequence[CredentialId] = (),
+    ) -> TokenPair:
+        """Start a session of *user*; *presented* is the trusted device token now spent.
+
+        *credentials* are those the user proved themselves with (a password).
+        """
         now = self._clock.now()
         session = Session.start(
             id=self._ids.new_session_id(),
@@ -120,6 +131,8 @@ class StartSession:
         async with self._uow() as tx:
             await tx.sessions.add(session, stored)
             await tx.devices.add(device, replacing=presented.token_hash if presented else None)
+            for credential_id in credentials:
+                await tx.credentials.mark_used(credential_id, now)
             await tx.outbox.add(
                 LoggedIn(at=now, context=current_request(), user_id=user.id, session_id=session.id)
             )
@@ -128,28 +141,33 @@ class StartSession:
 
 @attrs.frozen(kw_only=True)
 class PasswordChange:
-    """Give a user a new password: proven, hashed, throttle cleared, other sessions ended.
+    """Give a user a new password: proven, hashed, throttle cleared, stored, other sessions ended.
 
     It works around the caller's transaction: :meth:`prove` and :meth:`hash_new`
-    before it (hashing is slow), :meth:`end_other_sessions` inside it.
+    before it (hashing is slow), :meth:`store` and :meth:`end_other_sessions`
+    inside it.
     """
 
     _hasher: PasswordHasher
     _policy: PasswordPolicy
     _attempts: LoginAttemptStore
+    _ids: IdGenerator
 
-    async def prove(self, user: User, current_password: str | None) -> None:
-        """Check that whoever asks knows *user*'s *current_password*.
+    async def prove(
+        self, password: PasswordCredential | None, current_password: str | None
+    ) -> None:
+        """Check that whoever asks knows the user's *current_password*; *password* is stored.
 
         Raises:
             CurrentPasswordRequiredError: *current_password* is missing.
-            WrongPasswordError: it is wrong.
+            WrongPasswordError: it is wrong (or the user has no password).
         """
         if current_password is None:
             raise CurrentPasswordRequiredError(
                 "current_password", "is required to change your own password"
             )
-        if not await self._hasher.verify(normalize_password(current_password), user.password_hash):
+        stored = password.password_hash if password is not None else None
+        if not await self._hasher.verify(normalize_password(current_password), stored):
             raise WrongPasswordError
 
     async def hash_new(self, user: User, password: str, email: Email | None = None) -> str:
@@ -165,6 +183,39 @@ class PasswordChange:
         # Before the change, so that a failure here leaves nothing half done.
         await self._attempts.clear_account(LoginThrottlePolicy.account_key(user.email.value))
         return new_hash
+
+    async def store(
+        self,
+        tx: Repositories,
+        user_id: UserId,
+        password_hash: str,
+        now: datetime,
+        *,
+        proven: PasswordCredential | None = None,
+    ) -> None:
+        """Make *password_hash* the password of *user_id* from *now* on.
+
+        *proven* is the password as :meth:`prove` checked it: the change is
+        refused if the password changed since, as the proof is then stale.
+
+        Raises:
+            WrongPasswordError: *proven* is no longer the stored password.
+        """
+        current = await tx.credentials.password(user_id, for_update=True)
+        if proven is not None and (
+            current is None or current.password_hash != proven.password_hash
+        ):
+            raise WrongPasswordError  # changed meanwhile: the proof is stale
+        if current is None:
+            first = PasswordCredential.set(
+                id=self._ids.new_credential_id(),
+                user_id=user_id,
+                password_hash=password_hash,
+                now=now,
+            )
+            await tx.credentials.add_password(first)
+        else:
+            await tx.credentials.change_password(current.changed(password_hash, now))
 
     @staticmethod
     async def end_other_sessions(

@@ -11,6 +11,7 @@ from uuid import UUID
 import attrs
 
 from usermgmt.domain.context import current_request
+from usermgmt.domain.credentials import PasswordCredential
 from usermgmt.domain.errors import (
     PermissionDeniedError,
     UserNotDeletedError,
@@ -71,13 +72,12 @@ class RegisterUser:
         address = Email.parse(email)
         clean_name(name)  # refuse a bad name before the slow hash, not after
         password_hash = await self._hasher.hash(self._policy.accept(password, address))
+        now = self._clock.now()
         user = User.register(
-            id=self._ids.new_user_id(),
-            email=address,
-            name=name,
-            password_hash=password_hash,
-            now=self._clock.now(),
-            role=role,
+            id=self._ids.new_user_id(), email=address, name=name, now=now, role=role
+        )
+        credential = PasswordCredential.set(
+            id=self._ids.new_credential_id(), user_id=user.id, password_hash=password_hash, now=now
         )
         registered = UserRegistered(
             at=user.created_at,
@@ -86,8 +86,9 @@ class RegisterUser:
             role=user.role,
             actor_id=actor_id(actor),
         )
-        async with self._uow() as tx:  # the user and its event commit together
+        async with self._uow() as tx:  # the user, its password and its event commit together
             await tx.users.add(user)
+            await tx.credentials.add_password(credential)
             await tx.outbox.add(registered)
         return user
 

@@ -12,6 +12,7 @@ from datetime import datetime
 import attrs
 
 from usermgmt.domain.context import current_request
+from usermgmt.domain.credentials import PasswordCredential
 from usermgmt.domain.devices import DeviceToken, hash_device_token
 from usermgmt.domain.errors import (
     InvalidCredentialsError,
@@ -108,7 +109,7 @@ class Authenticate:
             address = None  # cannot be an account: fail exactly like an unknown one
         email_key = address.key if address else email.strip().lower()
         now = self._clock.now()
-        user, device = await self._look_up(address, device_token, now)
+        user, stored, device = await self._look_up(address, device_token, now)
         trusted = device is not None and device.vouches_for(user, now)
         try:
             attempt = await self._reserve(email_key, client, device if trusted else None, now)
@@ -118,18 +119,22 @@ class Authenticate:
 
         candidate = normalize_password(password)
         try:
-            verified = await self._hasher.verify(candidate, user.password_hash if user else None)
+            verified = await self._hasher.verify(
+                candidate, stored.password_hash if stored else None
+            )
         except BaseException:
             await self._attempts.release(attempt, now)  # never checked: not a guess
             raise
-        if user is None or not verified or not user.can_sign_in:
+        if user is None or stored is None or not verified or not user.can_sign_in:
             await self._refused(_reason(user, verified=verified), user, now)
             raise InvalidCredentialsError  # the reservation stands: it is the failure
 
         await self._attempts.clear(attempt)
-        if self._hasher.needs_rehash(user.password_hash):
-            await self._upgrade(user, candidate)
-        return await self._start_session(user, device if trusted else None)
+        if self._hasher.needs_rehash(stored.password_hash):
+            await self._upgrade(stored, candidate)
+        return await self._start_session(
+            user, device if trusted else None, credentials=(stored.id,)
+        )
 
     async def _refused(self, reason: LoginFailureReason, user: User | None, now: datetime) -> None:
         """Record the failed attempt on its own: a failure changes nothing it could join."""
@@ -139,26 +144,28 @@ class Authenticate:
         async with self._uow.standalone() as repos:
             await repos.outbox.add(failed)
 
-    async def _upgrade(self, user: User, password: str) -> None:
+    async def _upgrade(self, stored: PasswordCredential, password: str) -> None:
         """Re-hash the proven *password* with the current parameters, if the hasher will."""
         try:
             upgraded = await self._hasher.hash(password)
         except OverloadedError:
             return  # it sheds load: the upgrade waits for a later login, the login goes on
         async with self._uow.standalone() as repos:
-            await repos.users.replace_password_hash(user.id, user.password_hash, upgraded)
+            await repos.credentials.replace_password_hash(stored.id, stored.password_hash, upgraded)
 
     async def _look_up(
         self, address: Email | None, device_token: str | None, now: datetime
-    ) -> tuple[User | None, DeviceToken | None]:
+    ) -> tuple[User | None, PasswordCredential | None, DeviceToken | None]:
+        """Read the user with their password (one query), and the device token if one came."""
         if address is None:
-            return None, None  # no account: no device of one either
+            return None, None, None  # no account: no device of one either
         async with self._uow.standalone() as repos:
-            user = await repos.users.get_by_email(address)
+            found = await repos.credentials.for_login(address)
             device = None
             if device_token is not None:
                 device = await repos.devices.get(hash_device_token(device_token), now)
-        return user, device
+        user, stored = found if found is not None else (None, None)
+        return user, stored, device
 
     async def _reserve(
         self, email_key: str, client: str, device: DeviceToken | None, now: datetime

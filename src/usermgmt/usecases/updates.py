@@ -7,7 +7,7 @@ from datetime import datetime
 import attrs
 
 from usermgmt.domain.context import current_request
-from usermgmt.domain.errors import PermissionDeniedError, UserNotFoundError, WrongPasswordError
+from usermgmt.domain.errors import PermissionDeniedError, UserNotFoundError
 from usermgmt.domain.events import Event, PasswordChanged, UserUpdated
 from usermgmt.domain.model import (
     Actor,
@@ -97,28 +97,26 @@ class UpdateUser:
         email = Email.parse(changes.email) if changes.email is not None else None
         if changes.name is not None:
             clean_name(changes.name)  # refuse a bad name before the slow hash, not after
+        proven = is_self(actor, user_id) and changes.password is not None
         async with self._uow.standalone() as repos:
             before = await repos.users.get(user_id)
+            password = await repos.credentials.password(user_id) if proven else None
         if before is None:
             raise UserNotFoundError(str(user_id))
-        proven = is_self(actor, user_id) and changes.password is not None
         if proven:
-            await self._passwords.prove(before, changes.current_password)
+            await self._passwords.prove(password, changes.current_password)
         new_hash = None
         if changes.password is not None:  # hashed before the transaction: it is slow
             new_hash = await self._passwords.hash_new(before, changes.password, email)
         now = self._clock.now()
 
         def change(current: User) -> User:
-            if proven and current.password_hash != before.password_hash:
-                raise WrongPasswordError  # changed meanwhile: the proof is stale
             return current.changed(
                 now=now,
                 name=changes.name,
                 email=email,
                 role=changes.role,
                 is_active=changes.is_active,
-                password_hash=new_hash,
             )
 
         keep = actor.session_id if proven and isinstance(actor, Principal) else None
@@ -126,24 +124,43 @@ class UpdateUser:
             current, updated = await change_user(
                 tx, user_id, change, may_remove_admin=touches_access
             )
-            await self._end_sessions(tx, current, updated, keep=keep, now=now)
-            for event in _events(current, updated, actor, keep=keep, now=now):
+            new_password = new_hash is not None
+            if new_hash is not None:
+                await self._passwords.store(tx, user_id, new_hash, now, proven=password)
+            await self._end_sessions(
+                tx, current, updated, keep=keep, new_password=new_password, now=now
+            )
+            for event in _events(
+                current, updated, actor, keep=keep, new_password=new_password, now=now
+            ):
                 await tx.outbox.add(event)
         return updated
 
     @staticmethod
     async def _end_sessions(
-        tx: Repositories, before: User, after: User, *, keep: SessionId | None, now: datetime
+        tx: Repositories,
+        before: User,
+        after: User,
+        *,
+        keep: SessionId | None,
+        new_password: bool,
+        now: datetime,
     ) -> None:
         """Deactivation shuts the user out; a new password ends every session but *keep*."""
         if before.is_active and not after.is_active:
             await shut_out(tx, after.id, now)
-        elif before.password_hash != after.password_hash:
+        elif new_password:
             await PasswordChange.end_other_sessions(tx, after.id, now, keep=keep)
 
 
 def _events(
-    before: User, after: User, actor: Actor, *, keep: SessionId | None, now: datetime
+    before: User,
+    after: User,
+    actor: Actor,
+    *,
+    keep: SessionId | None,
+    new_password: bool,
+    now: datetime,
 ) -> list[Event]:
     """Return what changed from *before* to *after*, as the events that record it."""
     changed = tuple(
@@ -170,7 +187,7 @@ def _events(
                 is_active=after.is_active,
             )
         )
-    if before.password_hash != after.password_hash:
+    if new_password:
         kept = keep if after.is_active else None  # a deactivation ended that session too
         events.append(
             PasswordChanged(

@@ -264,8 +264,8 @@ def test_ended_sessions_are_purged_by_the_running_application(
     monkeypatch.setattr(app_module, "SWEEP_INTERVAL", 0.05)
     with psycopg.connect(empty_database, autocommit=True) as conn:
         conn.execute(
-            "INSERT INTO users (id, email, email_key, password_hash, created_at, updated_at) "
-            "VALUES (gen_random_uuid(), 'ann@example.org', 'ann@example.org', 'x', now(), now())"
+            "INSERT INTO users (id, email, email_key, created_at, updated_at) "
+            "VALUES (gen_random_uuid(), 'ann@example.org', 'ann@example.org', now(), now())"
         )
         conn.execute(
             "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) "

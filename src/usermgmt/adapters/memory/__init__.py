@@ -7,6 +7,7 @@ refresh tokens. State lives in one process and one event loop.
 """
 
 from usermgmt.adapters.memory.attempts import InMemoryLoginAttemptStore
+from usermgmt.adapters.memory.credentials import InMemoryCredentialStore
 from usermgmt.adapters.memory.database import InMemoryDatabase, StoredCounter
 from usermgmt.adapters.memory.devices import InMemoryDeviceTokenStore
 from usermgmt.adapters.memory.outbox import InMemoryEventOutbox, InMemoryOutbox, InMemoryOutboxStore
@@ -16,6 +17,7 @@ from usermgmt.adapters.memory.unit_of_work import InMemoryRepositories, InMemory
 from usermgmt.adapters.memory.users import InMemoryUserRepository
 
 __all__ = [
+    "InMemoryCredentialStore",
     "InMemoryDatabase",
     "InMemoryDeviceTokenStore",
     "InMemoryEventOutbox",

@@ -9,6 +9,7 @@ import attrs
 
 from usermgmt.adapters.memory.journal import OrderKey
 from usermgmt.adapters.memory.outbox import InMemoryOutbox
+from usermgmt.domain.credentials import CredentialId, PasswordCredential
 from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.model import RefreshToken, Session, SessionId, User, UserId
 from usermgmt.domain.rules.throttle import FailureRecord
@@ -22,6 +23,9 @@ class InMemoryDatabase:
     live_emails: dict[str, UserId] = attrs.Factory(dict)
     """Live users by email key (``Email.key``): the partial unique index of PostgreSQL."""
     order: list[OrderKey] = attrs.Factory(list)
+    credentials: dict[CredentialId, PasswordCredential] = attrs.Factory(dict)
+    passwords: dict[UserId, CredentialId] = attrs.Factory(dict)
+    """Each user's password: the partial unique index of PostgreSQL."""
     sessions: dict[SessionId, Session] = attrs.Factory(dict)
     tokens: dict[bytes, RefreshToken] = attrs.Factory(dict)
     devices: dict[bytes, DeviceToken] = attrs.Factory(dict)

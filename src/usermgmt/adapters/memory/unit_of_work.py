@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import attrs
 
+from usermgmt.adapters.memory.credentials import InMemoryCredentialStore
 from usermgmt.adapters.memory.database import InMemoryDatabase
 from usermgmt.adapters.memory.devices import InMemoryDeviceTokenStore
 from usermgmt.adapters.memory.journal import Journal
@@ -20,6 +21,7 @@ class InMemoryRepositories:
     """The repositories of one in-memory unit of work."""
 
     users: InMemoryUserRepository
+    credentials: InMemoryCredentialStore
     sessions: InMemorySessionStore
     devices: InMemoryDeviceTokenStore
     outbox: InMemoryEventOutbox
@@ -40,6 +42,7 @@ class InMemoryUnitOfWork:
             try:
                 yield InMemoryRepositories(
                     InMemoryUserRepository(self.db, journal),
+                    InMemoryCredentialStore(self.db, journal),
                     InMemorySessionStore(self.db, journal),
                     InMemoryDeviceTokenStore(self.db, journal),
                     InMemoryEventOutbox(self.db.outbox, journal),

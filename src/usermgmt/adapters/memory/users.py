@@ -5,8 +5,6 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
-import attrs
-
 from usermgmt.adapters.memory.database import InMemoryDatabase
 from usermgmt.adapters.memory.journal import Journal
 from usermgmt.domain.errors import EmailTakenError
@@ -68,14 +66,6 @@ class InMemoryUserRepository:
             if not user.is_deleted:
                 self._journal.put(self._db.live_emails, user.email.key, user.id)
         self._journal.put(self._db.users, user.id, user)
-
-    async def replace_password_hash(self, user_id: UserId, old: str, new: str) -> bool:
-        """Swap the hash if it is still *old*."""
-        user = self._db.users.get(user_id)
-        if user is None or user.password_hash != old:
-            return False
-        self._journal.put(self._db.users, user_id, attrs.evolve(user, password_hash=new))
-        return True
 
     async def count_active_admins(self, *, lock: bool = False) -> int:
         """Count active live admins."""

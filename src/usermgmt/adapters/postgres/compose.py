@@ -20,7 +20,6 @@ USER_COLUMNS: Final = (
     "name",
     "role",
     "is_active",
-    "password_hash",
     "created_at",
     "updated_at",
     "deleted_at",
@@ -32,6 +31,9 @@ USER_WRITTEN: Final = (*USER_COLUMNS[:2], "email_key", *USER_COLUMNS[2:])
 
 USER_UPDATED: Final = tuple(c for c in USER_WRITTEN if c not in {"id", "created_at"})
 """What an update of a ``users`` row may change."""
+
+PASSWORD_COLUMNS: Final = ("id", "user_id", "secret", "created_at", "updated_at", "last_used_at")
+"""A ``credentials`` row of the password kind, as a password is read and written."""
 
 SESSION_COLUMNS: Final = ("id", "user_id", "created_at", "expires_at", "revoked_at")
 """A ``sessions`` row."""
@@ -47,6 +49,14 @@ def columns(names: Sequence[str], *, of: str | None = None) -> sql.Composed:
     """Return ``a, b, c`` (or ``t.a, t.b, t.c`` when *of* names a table or alias)."""
     prefix = () if of is None else (of,)
     return sql.SQL(", ").join(sql.Identifier(*prefix, name) for name in names)
+
+
+def aliased(names: Sequence[str], *, of: str, prefix: str) -> sql.Composed:
+    """Return ``t.a AS pa, t.b AS pb, ...``: columns of *of* renamed apart from a join's others."""
+    return sql.SQL(", ").join(
+        sql.SQL("{} AS {}").format(sql.Identifier(of, name), sql.Identifier(prefix + name))
+        for name in names
+    )
 
 
 def values(names: Sequence[str], **overrides: sql.Composable) -> sql.Composed:

@@ -13,6 +13,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from usermgmt.adapters.postgres.credentials import PostgresCredentialStore
 from usermgmt.adapters.postgres.devices import PostgresDeviceTokenStore
 from usermgmt.adapters.postgres.events import PostgresEventOutbox
 from usermgmt.adapters.postgres.sessions import PostgresSessionStore
@@ -52,6 +53,7 @@ class PostgresRepositories:
     """The repositories of one unit of work, on one connection."""
 
     users: PostgresUserRepository
+    credentials: PostgresCredentialStore
     sessions: PostgresSessionStore
     devices: PostgresDeviceTokenStore
     outbox: PostgresEventOutbox
@@ -63,6 +65,7 @@ class PostgresRepositories:
         """Return repositories that run their statements on *conn* (*alone*: in autocommit)."""
         return cls(
             PostgresUserRepository(conn),
+            PostgresCredentialStore(conn),
             PostgresSessionStore(conn),
             PostgresDeviceTokenStore(conn),
             PostgresEventOutbox(conn, alone=alone),

@@ -50,10 +50,6 @@ _SELECT_DELETED_BY_EMAIL: Final = statement(
     """,
     columns=_USER,
 )
-_REPLACE_HASH: Final = """
-    UPDATE users SET password_hash = %(new)s
-    WHERE id = %(id)s AND password_hash = %(old)s
-"""
 _COUNT_ACTIVE_ADMINS: Final = """
     SELECT count(*) FROM users WHERE role = 'admin' AND is_active AND deleted_at IS NULL
 """
@@ -107,14 +103,13 @@ _START: Final = ListPosition(created_at=datetime(1, 1, 1, tzinfo=UTC), user_id=U
 EMAIL_CONSTRAINT: Final = "users_live_email_key"
 
 
-def user_from_row(  # noqa: PLR0913 - one parameter per column
+def user_from_row(
     *,
     id: UUID,
     email: str,
     name: str,
     role: str,
     is_active: bool,
-    password_hash: str,
     created_at: datetime,
     updated_at: datetime,
     deleted_at: datetime | None,
@@ -126,7 +121,6 @@ def user_from_row(  # noqa: PLR0913 - one parameter per column
         name=name,
         role=Role(role),
         is_active=is_active,
-        password_hash=password_hash,
         created_at=created_at,
         updated_at=updated_at,
         deleted_at=deleted_at,
@@ -141,7 +135,6 @@ def _params(user: User) -> dict[str, object]:
         "name": user.name,
         "role": user.role.value,
         "is_active": user.is_active,
-        "password_hash": user.password_hash,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
         "deleted_at": user.deleted_at,
@@ -194,11 +187,6 @@ class PostgresUserRepository:
         if user is None and include_deleted:
             user = await self._one(_SELECT_DELETED_BY_EMAIL, {"email_key": email.key})
         return user
-
-    async def replace_password_hash(self, user_id: UserId, old: str, new: str) -> bool:
-        """Swap the hash if it is still *old*."""
-        cur = await self._conn.execute(_REPLACE_HASH, {"id": user_id, "old": old, "new": new})
-        return cur.rowcount == 1
 
     async def count_active_admins(self, *, lock: bool = False) -> int:
         """Count active admins; *lock* holds their rows (in id order, so no deadlock)."""
