@@ -426,7 +426,7 @@ async def test_parallel_upgrades_fill_the_keys_once(fresh_database: str) -> None
         for _ in range(4):
             tg.start_soon(upgrade)
 
-    assert applied == SINCE_KEY
+    assert sorted(applied) == SINCE_KEY  # each once; which process applies which is a race
     with psycopg.connect(fresh_database) as conn:
         assert conn.execute("SELECT count(*) FROM users WHERE email_key IS NULL").fetchone() == (0,)
 
