@@ -37,6 +37,9 @@ E = TypeVar("E", bound=Event)
 Handler = Callable[[Delivery[E]], Awaitable[object]]
 """A subscriber: awaited with each delivery of the events it subscribed to."""
 
+_MAX_PAUSE: Final = 60.0
+"""Seconds a running dispatcher waits at most between passes while passes fail."""
+
 _ERROR_MAX_LENGTH: Final = 1000
 """The stored reason of a failed attempt is cut to this many characters."""
 
@@ -99,15 +102,30 @@ class DispatchEvents:
                 return delivered
 
     async def run(self) -> NoReturn:
-        """Pass over the outbox every poll interval until cancelled; log what goes wrong."""
+        """Pass over the outbox every poll interval until cancelled; log what goes wrong.
+
+        After a failed pass (the database is away, say) the pause doubles, up
+        to a minute, and comes back to the poll interval after a pass that
+        worked: an outage costs a log line a minute, not one a second.
+        """
+        failures = 0
         while True:
             try:
                 await self()
-            except UserMgmtError as exc:  # the database is away: try again next time
-                log.warning("could not dispatch events: %s", exc)
-            except Exception:  # a dispatcher that stops would stop every subscriber
-                log.exception("could not dispatch events")
-            await anyio.sleep(self._policy.poll_interval.total_seconds())
+            except Exception as exc:  # a dispatcher that stops would stop every subscriber
+                failures += 1
+                pause = self._pause(failures)
+                if isinstance(exc, UserMgmtError):
+                    log.warning("could not dispatch events, again in %g s: %s", pause, exc)
+                else:
+                    log.exception("could not dispatch events, again in %g s", pause)
+            else:
+                failures = 0
+            await anyio.sleep(self._pause(failures))
+
+    def _pause(self, failures: int) -> float:
+        poll = self._policy.poll_interval.total_seconds()
+        return min(poll * (1 << min(failures, 16)), max(poll, _MAX_PAUSE))
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
