@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import httpx
+import psycopg
+import pytest
 from litestar.testing import TestClient
 
+from tests.integration.http.server import serving
 from usermgmt import Settings, UserManagement
 from usermgmt.entrypoints.http import create_app
 from usermgmt.events import (
@@ -69,3 +74,34 @@ def test_the_running_app_delivers_each_requests_event_to_a_subscriber(
     assert failed.context.request_id == wrong.headers["X-Request-ID"]
     assert failed.context.ip != ""
     assert received[0].context.request_id == registered.headers["X-Request-ID"]
+
+
+@pytest.mark.slow
+def test_serve_runs_the_dispatcher_in_every_worker(empty_database: str, tmp_path: Path) -> None:
+    """Under ``usermgmt serve --workers 2`` the events of requests are delivered (and settled)."""
+    env = {"USERMGMT_DATA_DIR": str(tmp_path), "USERMGMT_MIGRATE_ON_START": "false"}
+    with serving(
+        "--database-url", empty_database, "--workers", "2", env=env, log_dir=tmp_path
+    ) as served:
+        answers = [
+            httpx.post(
+                f"{served.url}/api/users/register",
+                json={"email": f"user{n}@example.org", "password": PASSWORD},
+            ).status_code
+            for n in range(6)
+        ]
+        deadline = time.monotonic() + 20
+        with psycopg.connect(empty_database, autocommit=True) as conn:
+            while time.monotonic() < deadline:
+                row = conn.execute(
+                    "SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL), count(*)"
+                    " FROM event_outbox WHERE type = 'UserRegistered'"
+                ).fetchone()
+                if row == (6, 6):
+                    break
+                time.sleep(0.1)
+        log = served.log()
+
+    assert answers == [201] * 6
+    assert row == (6, 6)
+    assert "Traceback" not in log
