@@ -71,6 +71,17 @@ def test_the_printed_kid_is_the_kid_keys_show_publishes(keys_cli: Cli, tmp_path:
     assert "d" not in jwk
 
 
+def test_show_lists_every_configured_key_signing_key_first(keys_cli: Cli, tmp_path: Path) -> None:
+    """With "new,old" both public keys are printed, the one that signs first."""
+    new, old = tmp_path / "new.pem", tmp_path / "old.pem"
+    kids = [keys_cli("keys", "generate", str(path)).stdout.strip() for path in (new, old)]
+
+    shown = keys_cli("keys", "show", env={"USERMGMT_JWT_PRIVATE_KEY": f"{new},{old}"})
+
+    assert shown.exit_code == 0, shown.stderr
+    assert [jwk["kid"] for jwk in json.loads(shown.stdout)["keys"]] == kids
+
+
 @pytest.mark.parametrize("kind", ["file", "symlink", "dangling-symlink"])
 def test_generate_never_overwrites(keys_cli: Cli, tmp_path: Path, kind: str) -> None:
     """An existing file, or a link (even to nothing), is refused with exit 1 and left alone."""
