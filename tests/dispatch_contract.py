@@ -18,7 +18,7 @@ from tests.outbox_contract import Outbox, event, sample_events
 from usermgmt import ManualClock
 from usermgmt.domain.events import Delivery, Event, LoggedIn, SessionsRevoked
 from usermgmt.domain.rules.delivery import DeliveryPolicy
-from usermgmt.usecases.events import DispatchEvents
+from usermgmt.usecases.events import DispatchEvents, GiveUpDelivery
 
 LEASE = timedelta(minutes=1)
 
@@ -192,6 +192,33 @@ class DispatcherContract:
         assert "gave up" in errors[0].getMessage()
         assert "after 3 attempts" in errors[0].getMessage()
         assert "RuntimeError: the subscriber is down" in errors[0].getMessage()
+        clock.advance(timedelta(days=30))
+        assert await outbox.store.claim(clock.now(), limit=10, lease=LEASE) == []
+
+    async def test_a_subscriber_that_gives_up_fails_the_event_at_once(
+        self, outbox: Outbox, clock: ManualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """GiveUpDelivery settles the event as failed on its first attempt, with its reason."""
+        await outbox.add(event(1))
+        dispatch = self.dispatcher(outbox, clock, max_attempts=5)
+        attempts: list[int] = []
+
+        async def refuse(delivery: Delivery[Event]) -> None:
+            attempts.append(delivery.attempt)
+            raise GiveUpDelivery("the address was refused for good")
+
+        dispatch.subscribe(Event, refuse)
+
+        with caplog.at_level(logging.WARNING, logger="usermgmt.events"):
+            for _ in range(3):
+                await dispatch()
+                clock.advance(timedelta(hours=1))
+
+        assert attempts == [1]
+        [error] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert error.levelno == logging.ERROR
+        assert "gave up" in error.getMessage()
+        assert "the address was refused for good" in error.getMessage()
         clock.advance(timedelta(days=30))
         assert await outbox.store.claim(clock.now(), limit=10, lease=LEASE) == []
 

@@ -131,8 +131,9 @@ class MailServer:
         *,
         tls: Tls = "starttls",
         users: dict[str, str] | None = None,
+        port: int | None = None,
     ) -> MailServer:
-        """Start a server on a free port: with *tls*, and AUTH for *users* if given.
+        """Start a server on *port* (default: a free one) with *tls*, and AUTH for *users*.
 
         With users, AUTH (PLAIN and LOGIN) is required before MAIL FROM, and
         offered only after STARTTLS on a ``"starttls"`` server.
@@ -141,11 +142,11 @@ class MailServer:
         ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
         handler = _Handler(users=dict(users or {}))
         for attempt in range(3):  # another process may take the free port before we bind it
-            port = free_port()
+            chosen = port or free_port()
             controller = Controller(
                 handler,
                 hostname="127.0.0.1",
-                port=port,
+                port=chosen,
                 ssl_context=server_context if tls == "implicit" else None,
                 tls_context=server_context if tls == "starttls" else None,
                 authenticator=handler.authenticate if users else None,
@@ -160,7 +161,7 @@ class MailServer:
             except OSError:
                 if attempt == 2:  # the last of three
                     raise
-        return cls("127.0.0.1", port, tls, cafile, handler, controller)
+        return cls("127.0.0.1", chosen, tls, cafile, handler, controller)
 
 
 @pytest.fixture(scope="session")
@@ -175,8 +176,10 @@ def mail_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Path]
 class StartMailServer(Protocol):
     """What the ``mail_server`` fixture is: start a server (see :meth:`MailServer.start`)."""
 
-    def __call__(self, *, tls: Tls = "starttls", users: dict[str, str] | None = None) -> MailServer:
-        """Start a server with *tls*, requiring AUTH by *users* if given."""
+    def __call__(
+        self, *, tls: Tls = "starttls", users: dict[str, str] | None = None, port: int | None = None
+    ) -> MailServer:
+        """Start a server with *tls* on *port*, requiring AUTH by *users* if given."""
         ...
 
 
@@ -186,8 +189,10 @@ async def mail_server(mail_ca: tuple[trustme.CA, Path]) -> AsyncIterator[StartMa
     ca, cafile = mail_ca
     started: list[MailServer] = []
 
-    def start(*, tls: Tls = "starttls", users: dict[str, str] | None = None) -> MailServer:
-        server = MailServer.start(ca, cafile, tls=tls, users=users)
+    def start(
+        *, tls: Tls = "starttls", users: dict[str, str] | None = None, port: int | None = None
+    ) -> MailServer:
+        server = MailServer.start(ca, cafile, tls=tls, users=users, port=port)
         started.append(server)
         return server
 

@@ -22,6 +22,7 @@ from usermgmt.domain.events import (
     LoggedOut,
     LoginFailed,
     LoginFailureReason,
+    MailRequested,
     PasswordChanged,
     RefreshTokenReused,
     RequestContext,
@@ -32,6 +33,7 @@ from usermgmt.domain.events import (
     UserRestored,
     UserUpdated,
 )
+from usermgmt.domain.mail import MailKind
 from usermgmt.domain.model import Role, SessionId, UserId
 from usermgmt.ports import OutboxStore, UnitOfWork
 
@@ -67,6 +69,23 @@ def sample_events() -> list[Event]:
         ),
         UserDeleted(at=at, user_id=_USER, actor_id=None),
         UserRestored(at=at, user_id=_USER, actor_id=_ADMIN),
+        MailRequested(
+            at=at,
+            context=ctx,
+            kind=MailKind.VERIFY_EMAIL,
+            to_address="zoë@exämple.org",
+            to_name="Zoë",
+            subject="Confirm your email address",
+            text="Open http://127.0.0.1:8000/verify-email#token=abc\n",
+            html="<p>Open it</p>",
+        ),
+        MailRequested(
+            at=at,
+            kind=MailKind.PASSWORD_CHANGED,
+            to_address="ann@example.org",
+            subject="Your password was changed",
+            text="Hello\n",
+        ),
     ]
 
 

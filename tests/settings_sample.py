@@ -39,5 +39,10 @@ EVERY_SETTING: Final = Settings(
     metrics=True,
     log_format=LogFormat.JSON,
     trusted_proxies=("10.0.0.0/8", "2001:db8::/32"),
+    app_url="https://id.example.org",
+    mail_url="smtps://mailer:p%40ss@smtp.example.org:465?timeout=5",
+    mail_from="Example ID <id@example.org>",
+    mail_max_attempts=3,
+    mail_templates=Path("/etc/usermgmt/mail"),
 )
 """A value for each setting that is not its default (a new setting adds one here)."""

@@ -5,7 +5,8 @@ transactional outbox), and an attempt that changes nothing, such as a failed
 login, records one on its own. The running service hands each stored event
 to the handlers subscribed to its type: see ``docs/design.md``, "Events and
 the outbox". An event carries ids, its time and the request's context;
-never a password, a token, a secret or a hash.
+never a password, a token, a secret or a hash, except ``MailRequested``: a
+queued message, whose text may hold a one-time link.
 """
 
 from usermgmt.domain.events import (
@@ -18,6 +19,7 @@ from usermgmt.domain.events import (
     LoggedOut,
     LoginFailed,
     LoginFailureReason,
+    MailRequested,
     PasswordChanged,
     PendingEvent,
     RefreshTokenReused,
@@ -40,6 +42,7 @@ __all__ = [
     "LoggedOut",
     "LoginFailed",
     "LoginFailureReason",
+    "MailRequested",
     "PasswordChanged",
     "PendingEvent",
     "RefreshTokenReused",

@@ -22,11 +22,13 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 import platformdirs
 
-from usermgmt.domain.errors import ConfigurationError
+from usermgmt.domain.errors import ConfigurationError, ValidationError
+from usermgmt.domain.mail import Mailbox
 
 T = TypeVar("T")
 
@@ -135,6 +137,25 @@ def parse_networks(raw: str) -> tuple[str, ...]:
         for part in raw.split(",")
         if part.strip()
     )
+
+
+def _mail_from(raw: str) -> str:
+    try:
+        Mailbox.parse(raw)
+    except ValidationError as exc:
+        raise ValueError(exc.reason) from None
+    return raw
+
+
+def _app_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        msg = "must be an http:// or https:// URL such as https://id.example.org"
+        raise ValueError(msg)
+    if parts.query or parts.fragment:
+        msg = "must have no query or fragment: the links in mail add their own"
+        raise ValueError(msg)
+    return raw.rstrip("/")
 
 
 _DECLARATION: Final = "usermgmt.setting"
@@ -373,6 +394,34 @@ class Settings:
         metavar="NETWORKS",
         shown_default="none",
     )
+    app_url: str = setting(
+        "http://127.0.0.1:8000",
+        _app_url,
+        "Base of the links in mail (never taken from a request's Host header).",
+        metavar="URL",
+    )
+    mail_url: str | None = setting(
+        None,
+        str,
+        "Where mail goes: smtp://, smtp+tls://, smtps://[user:password@]host[:port], "
+        "file:///directory, console: (the log) or disabled.",
+        metavar="URL",
+        secret=True,
+        shown_default="console: in development; required in production",
+    )
+    mail_from: str = setting(
+        "usermgmt <no-reply@localhost>", _mail_from, "The sender of every mail.", metavar="MAILBOX"
+    )
+    mail_max_attempts: int = setting(
+        10, _positive, "Delivery attempts before a message is marked failed.", metavar="N"
+    )
+    mail_templates: Path | None = setting(
+        None,
+        Path,
+        "A directory whose <kind>.txt (and .html) templates replace the shipped ones.",
+        metavar="DIR",
+        shown_default="the shipped templates",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -411,6 +460,11 @@ class Settings:
         """Return these settings with *changes* (``None`` values are ignored: "flag not given")."""
         given = {k: v for k, v in changes.items() if v is not None}
         return attrs.evolve(self, **given)  # type: ignore[arg-type]  # names are checked by attrs
+
+    @property
+    def effective_mail_url(self) -> str:
+        """``USERMGMT_MAIL_URL``, or ``console:`` where none is set (development)."""
+        return self.mail_url or "console:"
 
     @property
     def is_production(self) -> bool:

@@ -17,10 +17,12 @@ from typing import Final
 
 from usermgmt._service import UserManagement
 from usermgmt.adapters.clock import ManualClock
+from usermgmt.adapters.mail import InMemoryMailer
 from usermgmt.ports import Clock
+from usermgmt.ports.mail import Mailer
 from usermgmt.settings import Settings
 
-__all__ = ["ManualClock", "memory_service"]
+__all__ = ["InMemoryMailer", "ManualClock", "memory_service"]
 
 # argon2's cheapest parameters (argon2-cffi's ``profiles.CHEAPEST``): never for real passwords.
 _CHEAPEST_HASHING: Final[Mapping[str, int]] = {
@@ -35,6 +37,7 @@ def memory_service(
     *,
     clock: Clock | None = None,
     cheap_hashing: bool = True,
+    mailer: Mailer | None = None,
 ) -> UserManagement:
     """Return a service on in-memory storage, for tests: nothing persists, nothing to set up.
 
@@ -43,6 +46,9 @@ def memory_service(
         clock: where the service reads the time; pass a :class:`ManualClock` to move it.
         cheap_hashing: hash passwords with argon2's cheapest parameters (time cost 1,
             8 KiB, one lane) instead of those in *settings*.
+        mailer: what sends the service's mail; an :class:`InMemoryMailer` keeps
+            each message in its ``sent`` list (default: the settings' mail URL,
+            the log unless set).
 
     Returns:
         A :class:`usermgmt.UserManagement`, not yet opened: use it as an async
@@ -51,4 +57,4 @@ def memory_service(
     settings = settings or Settings()
     if cheap_hashing:
         settings = settings.evolve(**_CHEAPEST_HASHING)
-    return UserManagement.in_memory(settings, clock=clock)
+    return UserManagement.in_memory(settings, clock=clock, mailer=mailer)

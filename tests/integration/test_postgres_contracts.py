@@ -16,6 +16,7 @@ from tests.contracts import (
 )
 from tests.credentials_contract import CredentialStoreContract
 from tests.dispatch_contract import DispatcherContract, Recorder
+from tests.mail_delivery_contract import MailDeliveryContract
 from tests.outbox_contract import LEASE, Outbox, OutboxContract, event
 from tests.redis_keys import REDIS_URL, confined_keys
 from usermgmt import ManualClock
@@ -136,3 +137,9 @@ async def test_an_event_stored_alone_does_not_wait_for_the_disk_and_leaves_no_tr
 
     assert before == after == ("on",)
     assert pending.event == event(1)
+
+
+class TestPostgresMailDelivery(MailDeliveryContract):
+    @pytest.fixture
+    def outbox(self, database: PostgresDatabase) -> Outbox:
+        return Outbox(database.uow, PostgresOutboxStore(database.pool))

@@ -12,6 +12,7 @@ from tests.contracts import (
 )
 from tests.credentials_contract import CredentialStoreContract
 from tests.dispatch_contract import DispatcherContract
+from tests.mail_delivery_contract import MailDeliveryContract
 from tests.outbox_contract import Outbox, OutboxContract
 from usermgmt.adapters.memory import (
     InMemoryLoginAttemptStore,
@@ -61,6 +62,13 @@ class TestInMemoryOutbox(OutboxContract):
 
 
 class TestInMemoryDispatcher(DispatcherContract):
+    @pytest.fixture
+    def outbox(self) -> Outbox:
+        uow = InMemoryUnitOfWork()
+        return Outbox(uow, InMemoryOutboxStore(uow.db.outbox))
+
+
+class TestInMemoryMailDelivery(MailDeliveryContract):
     @pytest.fixture
     def outbox(self) -> Outbox:
         uow = InMemoryUnitOfWork()

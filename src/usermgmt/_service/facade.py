@@ -32,6 +32,7 @@ from usermgmt.adapters.passwords import Argon2PasswordHasher
 from usermgmt.adapters.postgres import MigrationState, Migrator, PostgresDatabase
 from usermgmt.domain.events import Event
 from usermgmt.ports import Clock, PasswordHasher
+from usermgmt.ports.mail import Mailer
 from usermgmt.settings import Settings
 from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
 from usermgmt.usecases.events import DispatchEvents, Handler
@@ -81,6 +82,7 @@ class UserManagement:
         *,
         clock: Clock | None = None,
         hasher: PasswordHasher | None = None,
+        mailer: Mailer | None = None,
     ) -> Self:
         """Build the service on the PostgreSQL database at *url*.
 
@@ -89,9 +91,12 @@ class UserManagement:
             settings: everything else (default: built-in defaults, not the environment).
             clock: the time source (default: the system clock).
             hasher: the password hasher (default: argon2id with the settings' parameters).
+            mailer: what sends mail (default: the one ``settings.mail_url`` names).
         """
         settings = (settings or Settings()).evolve(database_url=url)
-        return cls(factories.postgres_parts(url, settings, clock=clock, hasher=hasher))
+        return cls(
+            factories.postgres_parts(url, settings, clock=clock, hasher=hasher, mailer=mailer)
+        )
 
     @classmethod
     def embedded(cls, settings: Settings | None = None) -> Self:
@@ -122,13 +127,19 @@ class UserManagement:
         *,
         clock: Clock | None = None,
         hasher: PasswordHasher | None = None,
+        mailer: Mailer | None = None,
     ) -> Self:
         """Build the service on in-memory storage: nothing persists, nothing to set up.
 
         Without a configured secret, tokens are signed with a random key that
-        lives as long as this object.
+        lives as long as this object. *mailer* sends the mail (default: the
+        one ``settings.mail_url`` names, the log in development).
         """
-        return cls(factories.in_memory_parts(settings or Settings(), clock=clock, hasher=hasher))
+        return cls(
+            factories.in_memory_parts(
+                settings or Settings(), clock=clock, hasher=hasher, mailer=mailer
+            )
+        )
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -227,6 +238,15 @@ class UserManagement:
         """Return the connection pool's connections by state, or ``None`` in memory."""
         database = self._parts.database
         return None if database is None else database.connections()
+
+    def prepare_mail(self) -> None:
+        """Build the mailer and load the mail templates now, not at the first message.
+
+        Raises:
+            ConfigurationError: production without ``USERMGMT_MAIL_URL``, or a
+                bad mail URL, sender or template (the one line says which).
+        """
+        self._parts.mail.resolve()
 
     def jwks(self) -> dict[str, list[dict[str, str]]] | None:
         """Return the public keys that verify access tokens, or ``None`` with a shared secret."""

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 
 from usermgmt.adapters.clock import RandomIdGenerator, SystemClock
 from usermgmt.adapters.keys import development_secret
+from usermgmt.adapters.mail import load_templates, mailer_from_url
 from usermgmt.adapters.memory import (
     InMemoryDatabase,
     InMemoryLoginAttemptStore,
@@ -33,8 +34,10 @@ from usermgmt.adapters.postgres import (
     PostgresServiceSecrets,
 )
 from usermgmt.adapters.tokens import JwtTokenCodec, load_private_key
-from usermgmt.domain.errors import ConfigurationError
+from usermgmt.domain.errors import ConfigurationError, ValidationError
+from usermgmt.domain.mail import Mailbox, MailMessage
 from usermgmt.domain.model import AccessClaims
+from usermgmt.domain.templates import MailTemplates
 from usermgmt.ports import (
     Clock,
     IdGenerator,
@@ -44,6 +47,7 @@ from usermgmt.ports import (
     ServiceSecrets,
     UnitOfWork,
 )
+from usermgmt.ports.mail import Mailer
 from usermgmt.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,6 +70,8 @@ class Parts:
     secrets: ServiceSecrets
     hasher: PasswordHasher
     codec: LazyCodec
+    mail: LazyMail
+    """The mailer and the templates, built on first use."""
     clock: Clock
     ids: IdGenerator
     database: PostgresDatabase | None = None
@@ -77,7 +83,11 @@ class Parts:
 
 
 def in_memory_parts(
-    settings: Settings, *, clock: Clock | None = None, hasher: PasswordHasher | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+    mailer: Mailer | None = None,
 ) -> Parts:
     """Return parts on in-memory storage; without a configured secret, a random one signs."""
     if not (settings.jwt_secret or settings.jwt_private_key):
@@ -93,6 +103,7 @@ def in_memory_parts(
         secrets=InMemoryServiceSecrets(),
         hasher=hasher,
         codec=LazyCodec(settings, clock),
+        mail=LazyMail(settings, mailer),
         clock=clock,
         ids=RandomIdGenerator(),
         closers=closers,
@@ -105,6 +116,7 @@ def postgres_parts(
     *,
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
+    mailer: Mailer | None = None,
     resources: tuple[object, ...] = (),
 ) -> Parts:
     """Return parts on the PostgreSQL database at *url* (and Redis, if the settings name it)."""
@@ -123,6 +135,7 @@ def postgres_parts(
         secrets=PostgresServiceSecrets(database.pool),
         hasher=hasher,
         codec=LazyCodec(settings, clock),
+        mail=LazyMail(settings, mailer),
         clock=clock,
         ids=RandomIdGenerator(),
         database=database,
@@ -256,6 +269,70 @@ class LazyCodec:
     def decode(self, token: str) -> AccessClaims:
         """Check *token* (see ``TokenCodec.decode``)."""
         return self.resolve().decode(token)
+
+
+# --- mail ---------------------------------------------------------------------------------
+
+_NO_MAIL_URL = (
+    "production mode needs USERMGMT_MAIL_URL: smtp://, smtp+tls:// or smtps:// with your "
+    "mail server, file:///directory, or disabled (no mail is sent)"
+)
+
+
+@attrs.frozen
+class MailParts:
+    """What mail is sent with: the mailer ``USERMGMT_MAIL_URL`` names, and the templates."""
+
+    mailer: Mailer
+    templates: MailTemplates
+
+
+def mail_parts(settings: Settings, mailer: Mailer | None = None) -> MailParts:
+    """Return the mailer (*mailer*, or the one the settings name) and the loaded templates.
+
+    Raises:
+        ConfigurationError: production without a mail URL, a bad URL, sender
+            or template; the one line says which.
+    """
+    if mailer is None:
+        if settings.is_production and settings.mail_url is None:
+            raise ConfigurationError(_NO_MAIL_URL)
+        try:
+            sender = Mailbox.parse(settings.mail_from)
+        except ValidationError as exc:
+            msg = f"USERMGMT_MAIL_FROM={settings.mail_from!r} is not valid: {exc.reason}"
+            raise ConfigurationError(msg) from None
+        mailer = mailer_from_url(settings.effective_mail_url, sender=sender)
+    return MailParts(mailer, load_templates(settings.app_url, settings.mail_templates))
+
+
+class LazyMail:
+    """The mailer and templates, built on first use; itself a :class:`Mailer`.
+
+    Commands that send no mail (migrations, user administration) then need no
+    mail URL, even in production; ``serve`` resolves it at start-up, so a bad
+    URL or template stops the service before it answers.
+    """
+
+    def __init__(self, settings: Settings, mailer: Mailer | None = None) -> None:
+        """Remember what to build from (*mailer*: use this one instead of the settings' URL)."""
+        self._settings = settings
+        self._mailer = mailer
+        self._parts: MailParts | None = None
+
+    def resolve(self) -> MailParts:
+        """Return the mailer and templates, building them now if need be.
+
+        Raises:
+            ConfigurationError: see :func:`mail_parts`.
+        """
+        if self._parts is None:
+            self._parts = mail_parts(self._settings, self._mailer)
+        return self._parts
+
+    async def send(self, message: MailMessage) -> None:
+        """Send *message* through the mailer (see ``Mailer.send``)."""
+        await self.resolve().mailer.send(message)
 
 
 # --- optional Redis -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ import attrs
 
 from usermgmt._service.factories import Parts
 from usermgmt.adapters.blocklist import common_passwords
+from usermgmt.domain.events import MailRequested
 from usermgmt.domain.rules.passwords import PasswordPolicy
 from usermgmt.domain.rules.sessions import SessionPolicy
 from usermgmt.domain.rules.throttle import LoginThrottlePolicy
@@ -20,6 +21,7 @@ from usermgmt.usecases._steps import PasswordChange, StartSession, TokenIssuer
 from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
 from usermgmt.usecases.events import DispatchEvents
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
+from usermgmt.usecases.mail import DeliverMail
 from usermgmt.usecases.maintenance import PurgeExpired
 from usermgmt.usecases.sessions import (
     Authenticate,
@@ -91,6 +93,10 @@ def wire(parts: Parts) -> UseCases:
         hasher=p.hasher, policy=rules.passwords, attempts=p.attempts, ids=p.ids
     )
     update = UpdateUser(uow=p.uow, passwords=passwords, clock=p.clock)
+    dispatch = DispatchEvents(store=p.outbox, clock=p.clock)
+    dispatch.subscribe(
+        MailRequested, DeliverMail(mailer=p.mail, max_attempts=p.settings.mail_max_attempts)
+    )
     return UseCases(
         register_user=RegisterUser(
             uow=p.uow, hasher=p.hasher, policy=rules.passwords, clock=p.clock, ids=p.ids
@@ -118,5 +124,5 @@ def wire(parts: Parts) -> UseCases:
         purge_expired=PurgeExpired(
             uow=p.uow, outbox=p.outbox, attempts=p.attempts, throttle=rules.throttle, clock=p.clock
         ),
-        dispatch_events=DispatchEvents(store=p.outbox, clock=p.clock),
+        dispatch_events=dispatch,
     )

@@ -7,7 +7,9 @@ own. A dispatcher later hands each stored event to the subscribers of its
 type: the audit log and mail are the consumers to come.
 
 An event carries ids, the time, the request's context and the facts a
-consumer needs; never a password, a token, a secret or a hash. Events are
+consumer needs; never a password, a token, a secret or a hash, with one
+exception: :class:`MailRequested` is a message queued for sending, and the
+message of a flow holds its one-time link (see its documentation). Events are
 plain frozen values: an adapter stores them as JSON, and reads them back
 equal, so every field is a string, number, boolean, UUID, time, enumeration
 or tuple of strings.
@@ -21,6 +23,7 @@ from typing import Final, Generic, TypeVar
 
 import attrs
 
+from usermgmt.domain.mail import Mailbox, MailKind, MailMessage
 from usermgmt.domain.model import Role, SessionId, UserId
 
 USER_AGENT_MAX_LENGTH: Final = 256
@@ -190,6 +193,55 @@ class UserRestored(Event):
     actor_id: UserId | None
 
 
+@attrs.frozen(kw_only=True)
+class MailRequested(Event):
+    """A message to send, queued in the same transaction as the change that causes it.
+
+    The mail subscriber sends it, with ``Message-ID: <usermgmt-{outbox id}@…>``
+    on every attempt. Its *text* and *html* may hold a one-time link: the
+    token is in the outbox until the delivered row is purged, and it is only
+    ever good for its short lifetime. Other subscribers (an audit log) must
+    keep nothing of it but *kind* and the recipient.
+    """
+
+    kind: MailKind
+    to_address: str
+    to_name: str = ""
+    subject: str
+    text: str
+    html: str | None = None
+
+    @classmethod
+    def of(cls, message: MailMessage, *, at: datetime, context: RequestContext) -> MailRequested:
+        """Queue *message* (its headers and id are the mailer's to set: they are not kept)."""
+        return cls(
+            at=at,
+            context=context,
+            kind=message.kind,
+            to_address=message.to.address,
+            to_name=message.to.name,
+            subject=message.subject,
+            text=message.text,
+            html=message.html,
+        )
+
+    def message(self, message_id: str | None = None) -> MailMessage:
+        """Return the message again, with *message_id*.
+
+        Raises:
+            ValidationError: a stored value is no longer acceptable (not for a
+                message this version queued).
+        """
+        return MailMessage(
+            to=Mailbox(self.to_address, self.to_name),
+            subject=self.subject,
+            text=self.text,
+            kind=self.kind,
+            html=self.html,
+            message_id=message_id,
+        )
+
+
 EVENT_TYPES: Final[dict[str, type[Event]]] = {
     cls.type_name(): cls
     for cls in (
@@ -204,6 +256,7 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
         UserUpdated,
         UserDeleted,
         UserRestored,
+        MailRequested,
     )
 }
 """Every event type by its stored name."""

@@ -7,7 +7,9 @@ the order they were stored, and marks it delivered. When a subscriber
 raises or takes longer than the handler timeout, the event is retried with
 back-off, to every subscriber again, so subscribers must be idempotent
 (:attr:`Delivery.id` tells a repeat); after the last attempt it is given
-up, logged and kept. A dispatcher that dies mid-batch leaves its events
+up, logged and kept; a subscriber that knows an event can never be
+delivered raises :class:`GiveUpDelivery` to give it up at once. A
+dispatcher that dies mid-batch leaves its events
 leased; any dispatcher delivers them once the lease has run out.
 
 Only deliveries that can finish inside the lease are started: when the rest
@@ -44,7 +46,24 @@ _ERROR_MAX_LENGTH: Final = 1000
 """The stored reason of a failed attempt is cut to this many characters."""
 
 
+@attrs.define
+class GiveUpDelivery(Exception):  # noqa: N818 - an instruction to the dispatcher, not an error
+    """Raised by a subscriber: this event can never be delivered, so it fails now, not later.
+
+    The dispatcher marks the event failed at once (as after its last attempt)
+    and logs *reason*; no other attempt follows.
+    """
+
+    reason: str
+
+    def __str__(self) -> str:
+        """Return the reason."""
+        return self.reason
+
+
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, GiveUpDelivery):
+        return str(exc)[:_ERROR_MAX_LENGTH]
     text = str(exc)
     return (f"{type(exc).__name__}: {text}" if text else type(exc).__name__)[:_ERROR_MAX_LENGTH]
 
@@ -158,7 +177,7 @@ class DispatchEvents:
     async def _failed(self, pending: PendingEvent, exc: Exception) -> None:
         now = self._clock.now()
         error = _describe(exc)
-        if self._policy.gives_up_after(pending.attempts):
+        if isinstance(exc, GiveUpDelivery) or self._policy.gives_up_after(pending.attempts):
             await self._store.give_up(pending.id, now, error=error)
             log.error(
                 "gave up delivering event %d (%s) after %d attempts: %s",

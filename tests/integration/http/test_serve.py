@@ -94,6 +94,33 @@ def test_production_mode_without_a_usable_signing_key_refuses_to_start(
     assert "JWT" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--env", "production"], "production mode needs USERMGMT_MAIL_URL"),
+        (["--mail-url", "smtp://u:s3cr3t@mail.example.org/inbox"], "USERMGMT_MAIL_URL="),
+        (["--mail-templates", "/nonexistent/templates"], "USERMGMT_MAIL_TEMPLATES="),
+    ],
+    ids=["production-without-mail-url", "bad-mail-url", "missing-templates"],
+)
+def test_a_mail_setting_that_cannot_work_stops_serve_in_one_line(
+    cli: typer.Typer, database_url: str, args: list[str], says: str
+) -> None:
+    """No mail URL in production, a bad URL or missing templates: exit 1 before serving."""
+    environment: dict[str, str | None] = {
+        "USERMGMT_JWT_SECRET": TEST_SECRET,
+        "USERMGMT_MAIL_URL": None,
+        "USERMGMT_DATABASE_URL": database_url,
+    }
+
+    result = CliRunner().invoke(cli, ["serve", *args], env=environment)
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {says}")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "s3cr3t" not in result.stderr
+
+
 def test_the_settings_handed_to_workers_are_exactly_the_flags_and_environment() -> None:
     """Every setting survives the trip through the workers' environment."""
     settings = Settings(
@@ -158,8 +185,9 @@ def test_every_flag_reaches_the_settings_of_the_workers(
     cli: typer.Typer, started: list[dict[str, object]]
 ) -> None:
     """Each setting given as its flag, and none in the environment: the workers get them all."""
-    # A secret and a key file together are refused: the key file's flag is left out.
-    given = attrs.evolve(EVERY_SETTING, jwt_private_key=None)
+    # A secret and a key file together are refused: the key file's flag is left out. The
+    # templates directory must exist at start-up, and the sample's does not: left out too.
+    given = attrs.evolve(EVERY_SETTING, jwt_private_key=None, mail_templates=None)
     args = []
     for declared in DECLARED:
         value = getattr(given, declared.name)

@@ -85,6 +85,7 @@ def _prepare(settings: Settings) -> UserManagement:
     settings.check()
     service = UserManagement.from_settings(settings)
     service.jwks()  # loads the signing key now: a bad key must stop start-up, not the first login
+    service.prepare_mail()  # likewise the mail URL and templates, before the first mail
     if settings.migrate_on_start:
         applied = anyio.run(service.migrate)
         for migration in applied:

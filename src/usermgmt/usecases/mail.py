@@ -1,0 +1,63 @@
+"""Sending the mail that use cases queue: the outbox's mail subscriber.
+
+A flow queues a message by recording a :class:`MailRequested` event in the
+unit of work of the change that causes it, so the message exists if and only
+if the change commits, and no request waits on a mail server. The running
+service's dispatcher hands each one to :class:`DeliverMail`: a failure worth
+retrying comes back with the dispatcher's back-off (1 s, doubling, up to an
+hour between attempts) until ``USERMGMT_MAIL_MAX_ATTEMPTS``; then, or at once
+for a failure no retry can mend, the message is marked failed and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import attrs
+
+from usermgmt.domain.errors import PermanentMailError, TransientMailError, ValidationError
+from usermgmt.domain.events import Delivery, MailRequested
+from usermgmt.ports.mail import Mailer
+from usermgmt.usecases.events import GiveUpDelivery
+
+log = logging.getLogger("usermgmt.mail")
+
+
+def message_id(delivery: Delivery[MailRequested]) -> str:
+    """Return the id a queued message is sent with, the same on every attempt.
+
+    The outbox id tells messages apart; the time they were queued tells apart
+    the deployments that share a sender's domain.
+    """
+    return f"usermgmt-{int(delivery.event.at.timestamp())}-{delivery.id}"
+
+
+@attrs.frozen(kw_only=True)
+class DeliverMail:
+    """Send one queued message through the mailer; subscribed to :class:`MailRequested`."""
+
+    _mailer: Mailer
+    _max_attempts: int
+
+    async def __call__(self, delivery: Delivery[MailRequested]) -> None:
+        """Send the message of *delivery*.
+
+        Raises:
+            TransientMailError: not sent this time; the dispatcher retries later.
+            GiveUpDelivery: never to be sent: refused for good, or still failing
+                at the last attempt.
+        """
+        queued = delivery.event
+        what = f"{queued.kind} mail {delivery.id}"
+        try:
+            await self._mailer.send(queued.message(message_id(delivery)))
+        except ValidationError as exc:
+            raise GiveUpDelivery(f"{what} cannot be sent: {exc}") from exc
+        except PermanentMailError as exc:
+            raise GiveUpDelivery(f"{what} was refused for good: {exc.detail}") from exc
+        except TransientMailError as exc:
+            if delivery.attempt >= self._max_attempts:
+                msg = f"{what} still failed at attempt {delivery.attempt}: {exc.detail}"
+                raise GiveUpDelivery(msg) from exc
+            raise
+        log.info("sent %s (attempt %d)", what, delivery.attempt)
