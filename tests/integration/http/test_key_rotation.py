@@ -7,6 +7,10 @@ the old one. Tokens issued before a restart are presented after it.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +22,9 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from tests.conftest import TEST_SECRET
 from tests.integration.http.conftest import AppFactory
-from tests.integration.http.helpers import PASSWORD, bearer
+from tests.integration.http.helpers import PASSWORD, Api, bearer
 from tests.integration.http.server import Served, serving
 from usermgmt import Settings, UserManagement
 from usermgmt.adapters.tokens import secret_key_id
@@ -162,3 +167,57 @@ def test_the_jwks_route_lists_every_key_with_its_kid_and_a_cache_header(
     keys = response.json()["keys"]
     assert [key["kid"] for key in keys] == kids
     assert all(set(key) == {"kty", "crv", "x", "kid", "alg", "use"} for key in keys)
+
+
+def _resigned(token: str, header: dict[str, object], key: str = TEST_SECRET) -> str:
+    """Return *token*'s claims under *header*, HMAC-signed with *key*."""
+    payload = jwt.decode(token, options={"verify_signature": False})
+    segments = [
+        base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+        for part in (header, payload)
+    ]
+    signing_input = ".".join(segments).encode()
+    signature = hmac.new(key.encode(), signing_input, hashlib.sha256).digest()
+    return f"{signing_input.decode()}.{base64.urlsafe_b64encode(signature).decode().rstrip('=')}"
+
+
+OUR_KID = secret_key_id(TEST_SECRET.encode())
+OUR_HEADER = {"alg": "HS256", "typ": "at+jwt", "kid": OUR_KID}
+
+
+def test_the_service_accepts_its_own_header_signed_outside_it(api: Api) -> None:
+    """The control for the refusals below: the same claims under our own header are accepted."""
+    account = api.account("header@example.org")
+
+    response = api.client.get(
+        "/api/auth/me", headers=bearer(_resigned(account.access_token, OUR_HEADER))
+    )
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": "HS256", "typ": "at+jwt", "kid": "retired-or-invented"},
+        {"alg": "HS256", "typ": "at+jwt"},
+        OUR_HEADER | {"jku": "https://attacker.example/keys"},
+        OUR_HEADER | {"x5u": "https://attacker.example/cert"},
+        OUR_HEADER | {"jwk": {"kty": "oct", "k": "AAAA"}},
+        OUR_HEADER | {"crit": ["exp"]},
+        OUR_HEADER | {"alg": "none"},
+    ],
+    ids=["unknown-kid", "no-kid", "jku", "x5u", "jwk", "crit", "alg-none"],
+)
+def test_a_token_naming_no_key_of_ours_or_pointing_elsewhere_is_a_401(
+    api: Api, header: dict[str, object]
+) -> None:
+    """A live session's claims signed with the service's own secret, yet refused: 401 Bearer."""
+    account = api.account("header@example.org")
+
+    response = api.client.get(
+        "/api/auth/me", headers=bearer(_resigned(account.access_token, header))
+    )
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
