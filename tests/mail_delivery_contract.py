@@ -57,12 +57,19 @@ class MailDeliveryContract:
         return ManualClock(NOW)
 
     def dispatcher(
-        self, outbox: Outbox, clock: ManualClock, mailer: ScriptedMailer, max_attempts: int = 10
+        self,
+        outbox: Outbox,
+        clock: ManualClock,
+        mailer: ScriptedMailer,
+        max_attempts: int = 10,
+        outcomes: list[str] | None = None,
     ) -> DispatchEvents:
-        dispatch = DispatchEvents(
-            store=outbox.store, clock=clock, policy=DeliveryPolicy(lease=LEASE)
-        )
-        dispatch.subscribe(MailRequested, DeliverMail(mailer=mailer, max_attempts=max_attempts))
+        policy = DeliveryPolicy(lease=LEASE)
+        dispatch = DispatchEvents(store=outbox.store, clock=clock, policy=policy)
+        deliver = DeliverMail(mailer=mailer, max_attempts=max_attempts)
+        if outcomes is not None:
+            deliver.observe(outcomes.append)
+        dispatch.subscribe(MailRequested, deliver)
         return dispatch
 
     async def test_a_queued_message_is_sent_once_with_an_id_of_its_own(
@@ -169,6 +176,23 @@ class MailDeliveryContract:
         assert "still failed at attempt 3: down" in error.getMessage()
         clock.advance(timedelta(days=30))
         assert await outbox.store.claim(clock.now(), limit=10, lease=LEASE) == []
+
+    async def test_each_message_is_observed_once_when_it_is_settled(
+        self, outbox: Outbox, clock: ManualClock
+    ) -> None:
+        """Observers hear "sent" or "failed" once per message; a retry is not an outcome."""
+        mailer = ScriptedMailer(TransientMailError("down"), PermanentMailError("550 no such user"))
+        await outbox.add(queued(subject="first"), queued(subject="second"))
+        outcomes: list[str] = []
+        dispatch = self.dispatcher(outbox, clock, mailer, outcomes=outcomes)
+
+        for _ in range(4):
+            await dispatch()
+            clock.advance(timedelta(minutes=1))
+
+        assert [tried.subject for tried in mailer.tries] == ["first", "second", "first"]
+        assert [sent.subject for sent in mailer.sent] == ["first"]
+        assert outcomes == ["failed", "sent"]
 
     async def test_messages_are_sent_in_the_order_they_were_queued(
         self, outbox: Outbox, clock: ManualClock

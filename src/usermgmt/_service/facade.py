@@ -37,6 +37,7 @@ from usermgmt.settings import Settings
 from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
 from usermgmt.usecases.events import DispatchEvents, Handler
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
+from usermgmt.usecases.mail import Outcome
 from usermgmt.usecases.maintenance import PurgeExpired
 from usermgmt.usecases.sessions import (
     Authenticate,
@@ -233,6 +234,10 @@ class UserManagement:
         """
         if isinstance(self._parts.hasher, Argon2PasswordHasher):
             self._parts.hasher.observe(observer)
+
+    def observe_mail(self, observer: Callable[[Outcome], None]) -> None:
+        """Call *observer* with ``"sent"`` or ``"failed"`` as each queued message is settled."""
+        self.use_cases.deliver_mail.observe(observer)
 
     def database_connections(self) -> dict[str, int] | None:
         """Return the connection pool's connections by state, or ``None`` in memory."""

@@ -53,6 +53,8 @@ class UseCases:
     revoke_sessions: RevokeSessions
     purge_expired: PurgeExpired
     dispatch_events: DispatchEvents
+    deliver_mail: DeliverMail
+    """The outbox's mail subscriber (subscribed by :func:`wire`)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -94,9 +96,8 @@ def wire(parts: Parts) -> UseCases:
     )
     update = UpdateUser(uow=p.uow, passwords=passwords, clock=p.clock)
     dispatch = DispatchEvents(store=p.outbox, clock=p.clock)
-    dispatch.subscribe(
-        MailRequested, DeliverMail(mailer=p.mail, max_attempts=p.settings.mail_max_attempts)
-    )
+    deliver_mail = DeliverMail(mailer=p.mail, max_attempts=p.settings.mail_max_attempts)
+    dispatch.subscribe(MailRequested, deliver_mail)
     return UseCases(
         register_user=RegisterUser(
             uow=p.uow, hasher=p.hasher, policy=rules.passwords, clock=p.clock, ids=p.ids
@@ -125,4 +126,5 @@ def wire(parts: Parts) -> UseCases:
             uow=p.uow, outbox=p.outbox, attempts=p.attempts, throttle=rules.throttle, clock=p.clock
         ),
         dispatch_events=dispatch,
+        deliver_mail=deliver_mail,
     )

@@ -12,6 +12,8 @@ for a failure no retry can mend, the message is marked failed and logged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Literal
 
 import attrs
 
@@ -21,6 +23,9 @@ from usermgmt.ports.mail import Mailer
 from usermgmt.usecases.events import GiveUpDelivery
 
 log = logging.getLogger("usermgmt.mail")
+
+Outcome = Literal["sent", "failed"]
+"""What became of a message: sent, or given up for good."""
 
 
 def message_id(delivery: Delivery[MailRequested]) -> str:
@@ -38,6 +43,19 @@ class DeliverMail:
 
     _mailer: Mailer
     _max_attempts: int
+    _observers: list[Callable[[Outcome], None]] = attrs.field(factory=list, init=False)
+
+    def observe(self, observer: Callable[[Outcome], None]) -> None:
+        """Call *observer* with ``"sent"`` or ``"failed"`` as each message is settled.
+
+        A retried failure is not settled: it is counted when it is finally
+        sent or given up.
+        """
+        self._observers.append(observer)
+
+    def _settled(self, outcome: Outcome) -> None:
+        for observer in self._observers:
+            observer(outcome)
 
     async def __call__(self, delivery: Delivery[MailRequested]) -> None:
         """Send the message of *delivery*.
@@ -52,12 +70,16 @@ class DeliverMail:
         try:
             await self._mailer.send(queued.message(message_id(delivery)))
         except ValidationError as exc:
+            self._settled("failed")
             raise GiveUpDelivery(f"{what} cannot be sent: {exc}") from exc
         except PermanentMailError as exc:
+            self._settled("failed")
             raise GiveUpDelivery(f"{what} was refused for good: {exc.detail}") from exc
         except TransientMailError as exc:
             if delivery.attempt >= self._max_attempts:
+                self._settled("failed")
                 msg = f"{what} still failed at attempt {delivery.attempt}: {exc.detail}"
                 raise GiveUpDelivery(msg) from exc
             raise
+        self._settled("sent")
         log.info("sent %s (attempt %d)", what, delivery.attempt)

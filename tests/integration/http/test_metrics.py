@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
+import anyio
 import httpx
 import pytest
 from litestar import Litestar
@@ -10,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.http.conftest import AppFactory
 from tests.integration.http.helpers import PASSWORD, Api
+from tests.mail_delivery_contract import queued
 from usermgmt import Settings, UserManagement
 from usermgmt.entrypoints.http import create_app
 from usermgmt.entrypoints.http.access_log import AccessLog
@@ -131,7 +136,7 @@ def test_password_hashing_is_timed_in_the_hasher(
 
 
 def test_pool_and_mail_metrics_are_declared(metered: TestClient[Litestar]) -> None:
-    """The pool's connections are read at scrape time; the mail series exist at zero."""
+    """The pool's connections are read at scrape time; the mail series exist from the start."""
     assert metered.get("/health").status_code == 200
 
     text, samples = scrape(metered)
@@ -143,6 +148,30 @@ def test_pool_and_mail_metrics_are_declared(metered: TestClient[Litestar]) -> No
     assert value(samples, "usermgmt_mail_sent_total", outcome="sent") == 0
     assert ("usermgmt_mail_sent_total", frozenset({("outcome", "failed")})) in samples
     assert "usermgmt_mail_outbox_pending 0.0" in text
+
+
+def test_settled_mail_is_counted_by_outcome(
+    start_app: AppFactory, empty_database: str, http_settings: Settings, tmp_path: Path
+) -> None:
+    """A message queued in the outbox and sent by the app's dispatcher counts as sent."""
+    metered = start_app(metrics=True, mail_url=f"file://{tmp_path}")
+
+    async def queue() -> None:
+        service = UserManagement.from_url(empty_database, http_settings)
+        async with service, service._parts.uow() as tx:
+            await tx.outbox.add(queued())
+
+    anyio.run(queue)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # the dispatcher passes once a second
+        _, samples = scrape(metered)
+        if value(samples, "usermgmt_mail_sent_total", outcome="sent"):
+            break
+        time.sleep(0.2)
+
+    assert value(samples, "usermgmt_mail_sent_total", outcome="sent") == 1
+    assert value(samples, "usermgmt_mail_sent_total", outcome="failed") == 0
+    assert len(list(tmp_path.glob("*.eml"))) == 1
 
 
 def test_metrics_in_memory_have_no_pool(http_settings: Settings) -> None:

@@ -111,13 +111,13 @@ class Metrics:
         )
         self.mail_sent = Counter(
             "usermgmt_mail_sent",
-            "Mail messages handed to the mail server, by outcome (no mail is sent yet).",
+            "Queued mail messages settled, by outcome: sent, or failed for good.",
             ("outcome",),
             registry=registry,
         )
         self.mail_pending = Gauge(
             "usermgmt_mail_outbox_pending",
-            "Mail messages waiting to be sent (always 0: no mail is sent yet).",
+            "Mail messages waiting to be sent (not measured yet: always 0).",
             registry=registry,
             multiprocess_mode="livemax",
         )
@@ -136,6 +136,7 @@ class Metrics:
             self.mail_sent.labels(outcome)
         self.mail_pending.set(0)
         service.observe_password_hashing(self.password_hash.observe)
+        service.observe_mail(lambda outcome: self.mail_sent.labels(outcome).inc())
 
     def request_done(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count a request to *route* (a template) answered with *status* after *seconds*."""
