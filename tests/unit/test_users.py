@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
+import argon2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +21,7 @@ from usermgmt import (
     InvalidPageError,
     InvalidTokenError,
     LastAdminError,
+    ManualClock,
     PermissionDeniedError,
     Principal,
     Role,
@@ -31,6 +35,7 @@ from usermgmt import (
     WeakPasswordError,
     WrongPasswordError,
 )
+from usermgmt.adapters.passwords import Argon2PasswordHasher
 
 pytestmark = pytest.mark.anyio
 
@@ -239,6 +244,57 @@ async def test_a_self_password_change_needs_the_current_password(um: UserManagem
         await um.update_user(
             ann.id, actor=as_ann, password=NEW_PASSWORD, current_password="wrong one"
         )
+
+
+async def test_a_password_changed_while_the_current_one_is_checked_is_not_overwritten(
+    settings: Settings,
+) -> None:
+    """A proof of the old password goes stale when an admin sets another one meanwhile."""
+
+    class Interleaving(Argon2PasswordHasher):
+        """Runs *meanwhile* once, as the next hash starts: while a new password is hashed."""
+
+        meanwhile: Callable[[], Awaitable[object]] | None = None
+
+        async def hash(self, password: str) -> str:
+            if self.meanwhile is not None:
+                run, self.meanwhile = self.meanwhile, None
+                await run()
+            return await super().hash(password)
+
+    hasher = Interleaving(argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST))
+    async with UserManagement.in_memory(settings, hasher=hasher) as um:
+        ann, as_ann = await _signed_in(um, "ann@example.org")
+        hasher.meanwhile = lambda: um.change_password(ann.id, "an admin's passphrase", actor=SYSTEM)
+
+        with pytest.raises(WrongPasswordError):
+            await um.change_password(ann.id, NEW_PASSWORD, actor=as_ann, current_password=PASSWORD)
+
+        assert await um.authenticate("ann@example.org", "an admin's passphrase")
+        with pytest.raises(InvalidCredentialsError):
+            await um.authenticate("ann@example.org", NEW_PASSWORD)
+
+
+async def test_the_password_records_when_it_was_set_changed_and_last_used(
+    um: UserManagement, clock: ManualClock
+) -> None:
+    """Registration sets it, a change keeps its id with a new time, a login marks its use."""
+    ann = await um.register_user("ann@example.org", PASSWORD)
+    registered = await stored_password(um, ann.id)
+    clock.advance(timedelta(hours=1))
+    await um.authenticate("ann@example.org", PASSWORD)
+    used = await stored_password(um, ann.id)
+    clock.advance(timedelta(hours=1))
+
+    await um.change_password(ann.id, NEW_PASSWORD, actor=SYSTEM)
+
+    changed = await stored_password(um, ann.id)
+    start = registered.created_at
+    assert (registered.updated_at, registered.last_used_at) == (start, None)
+    assert (used.updated_at, used.last_used_at) == (start, start + timedelta(hours=1))
+    assert (changed.id, changed.created_at) == (registered.id, start)
+    assert changed.updated_at == start + timedelta(hours=2)
+    assert changed.password_hash != registered.password_hash
 
 
 async def test_a_password_change_ends_every_other_session(um: UserManagement) -> None:
