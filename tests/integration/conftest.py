@@ -35,8 +35,8 @@ from usermgmt import Settings, UserManagement
 from usermgmt.adapters.postgres import Migrator, PostgresDatabase
 
 _TABLES = sql.SQL(
-    "TRUNCATE users, sessions, refresh_tokens, login_failures, key_value_store, event_outbox"
-    " CASCADE"
+    "TRUNCATE users, sessions, refresh_tokens, login_failures, key_value_store, event_outbox,"
+    " one_time_tokens CASCADE"
 )
 
 

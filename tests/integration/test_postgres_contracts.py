@@ -17,6 +17,7 @@ from tests.contracts import (
 from tests.credentials_contract import CredentialStoreContract
 from tests.dispatch_contract import DispatcherContract, Recorder
 from tests.mail_delivery_contract import MailDeliveryContract
+from tests.onetime_contract import OneTimeTokenStoreContract
 from tests.outbox_contract import LEASE, Outbox, OutboxContract, event
 from tests.redis_keys import REDIS_URL, confined_keys
 from usermgmt import ManualClock
@@ -52,6 +53,12 @@ class TestPostgresSessions(SessionStoreContract):
 
 
 class TestPostgresDeviceTokens(DeviceTokenStoreContract):
+    @pytest.fixture
+    def uow(self, database: PostgresDatabase) -> UnitOfWork:
+        return database.uow
+
+
+class TestPostgresOneTimeTokens(OneTimeTokenStoreContract):
     @pytest.fixture
     def uow(self, database: PostgresDatabase) -> UnitOfWork:
         return database.uow

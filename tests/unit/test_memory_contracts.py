@@ -13,6 +13,7 @@ from tests.contracts import (
 from tests.credentials_contract import CredentialStoreContract
 from tests.dispatch_contract import DispatcherContract
 from tests.mail_delivery_contract import MailDeliveryContract
+from tests.onetime_contract import OneTimeTokenStoreContract
 from tests.outbox_contract import Outbox, OutboxContract
 from usermgmt.adapters.memory import (
     InMemoryLoginAttemptStore,
@@ -43,6 +44,12 @@ class TestInMemorySessions(SessionStoreContract):
 
 
 class TestInMemoryDeviceTokens(DeviceTokenStoreContract):
+    @pytest.fixture
+    def uow(self) -> UnitOfWork:
+        return InMemoryUnitOfWork()
+
+
+class TestInMemoryOneTimeTokens(OneTimeTokenStoreContract):
     @pytest.fixture
     def uow(self) -> UnitOfWork:
         return InMemoryUnitOfWork()

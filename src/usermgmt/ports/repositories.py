@@ -1,8 +1,8 @@
-"""Storage: users, credentials, sessions, device tokens, login-failure counters, transactions."""
+"""Storage: users, credentials, sessions, tokens, login-failure counters, transactions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -18,6 +18,7 @@ from usermgmt.domain.model import (
     User,
     UserId,
 )
+from usermgmt.domain.onetime import OneTimeToken, Purpose
 from usermgmt.domain.rules.listing import ListPosition
 from usermgmt.domain.rules.throttle import LoginAttempt, Reservation
 from usermgmt.ports.events import EventOutbox
@@ -201,6 +202,33 @@ class DeviceTokenStore(Protocol):
         ...
 
 
+class OneTimeTokenStore(Protocol):
+    """One-time tokens, stored as digests: at most one live token per user and purpose."""
+
+    async def issue(self, token: OneTimeToken) -> None:
+        """Store *token*, voiding the user's earlier token of the same purpose."""
+        ...
+
+    async def spend(
+        self, token_hash: bytes, purpose: Purpose, now: datetime
+    ) -> OneTimeToken | None:
+        """Spend the token stored under *token_hash*: return it, and forget it, in one step.
+
+        Returns ``None``, and changes nothing, when no token of *purpose* is
+        stored under that digest or it expired by *now*. Of two spends of one
+        token at once, exactly one returns it.
+        """
+        ...
+
+    async def void(self, user_id: UserId, purposes: Collection[Purpose] | None = None) -> int:
+        """Forget *user_id*'s tokens of *purposes* (every purpose by default); return how many."""
+        ...
+
+    async def purge(self, before: datetime) -> int:
+        """Forget tokens that expired before *before*; return how many."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories of one unit of work."""
 
@@ -222,6 +250,11 @@ class Repositories(Protocol):
     @property
     def devices(self) -> DeviceTokenStore:
         """The device tokens."""
+        ...
+
+    @property
+    def one_time_tokens(self) -> OneTimeTokenStore:
+        """The one-time tokens of mail links and login challenges."""
         ...
 
     @property

@@ -195,6 +195,9 @@ class PasswordChange:
     ) -> None:
         """Make *password_hash* the password of *user_id* from *now* on.
 
+        The user's one-time tokens (mail links, login challenges) are void from
+        then on: a link mailed before the change must not outlive it.
+
         *proven* is the password as :meth:`prove` checked it: the change is
         refused if the password changed since, as the proof is then stale.
 
@@ -216,6 +219,7 @@ class PasswordChange:
             await tx.credentials.add_password(first)
         else:
             await tx.credentials.change_password(current.changed(password_hash, now))
+        await tx.one_time_tokens.void(user_id)
 
     @staticmethod
     async def end_other_sessions(
@@ -265,6 +269,10 @@ async def change_user(
 
 
 async def shut_out(tx: Repositories, user_id: UserId, now: datetime) -> None:
-    """End every session of *user_id* and forget its devices (deactivation, deletion)."""
+    """End every session of *user_id*, forget its devices, void its one-time tokens.
+
+    Deactivation and deletion shut a user out so.
+    """
     await tx.sessions.revoke_all(user_id, now)
     await tx.devices.revoke_all(user_id)
+    await tx.one_time_tokens.void(user_id)

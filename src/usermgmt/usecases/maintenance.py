@@ -40,6 +40,7 @@ class PurgeExpired:
         async with self._uow.standalone() as repos:
             sessions = await repos.sessions.purge(before)
             devices = await repos.devices.purge(before)
+            devices += await repos.one_time_tokens.purge(before)
         counters = await self._attempts.purge(before - self._throttle.forget_after)
         events = await self._outbox.purge(before)
         return sessions + devices + counters + events

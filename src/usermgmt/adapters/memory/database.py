@@ -12,6 +12,7 @@ from usermgmt.adapters.memory.outbox import InMemoryOutbox
 from usermgmt.domain.credentials import CredentialId, PasswordCredential
 from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.model import RefreshToken, Session, SessionId, User, UserId
+from usermgmt.domain.onetime import OneTimeToken
 from usermgmt.domain.rules.throttle import FailureRecord
 
 
@@ -29,6 +30,7 @@ class InMemoryDatabase:
     sessions: dict[SessionId, Session] = attrs.Factory(dict)
     tokens: dict[bytes, RefreshToken] = attrs.Factory(dict)
     devices: dict[bytes, DeviceToken] = attrs.Factory(dict)
+    one_time_tokens: dict[bytes, OneTimeToken] = attrs.Factory(dict)
     counters: dict[str, StoredCounter] = attrs.Factory(dict)
     outbox: InMemoryOutbox = attrs.Factory(InMemoryOutbox)
     lock: anyio.Lock | None = None

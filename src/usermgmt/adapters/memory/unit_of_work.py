@@ -11,6 +11,7 @@ from usermgmt.adapters.memory.credentials import InMemoryCredentialStore
 from usermgmt.adapters.memory.database import InMemoryDatabase
 from usermgmt.adapters.memory.devices import InMemoryDeviceTokenStore
 from usermgmt.adapters.memory.journal import Journal
+from usermgmt.adapters.memory.onetime import InMemoryOneTimeTokenStore
 from usermgmt.adapters.memory.outbox import InMemoryEventOutbox
 from usermgmt.adapters.memory.sessions import InMemorySessionStore
 from usermgmt.adapters.memory.users import InMemoryUserRepository
@@ -24,6 +25,7 @@ class InMemoryRepositories:
     credentials: InMemoryCredentialStore
     sessions: InMemorySessionStore
     devices: InMemoryDeviceTokenStore
+    one_time_tokens: InMemoryOneTimeTokenStore
     outbox: InMemoryEventOutbox
 
 
@@ -45,6 +47,7 @@ class InMemoryUnitOfWork:
                     InMemoryCredentialStore(self.db, journal),
                     InMemorySessionStore(self.db, journal),
                     InMemoryDeviceTokenStore(self.db, journal),
+                    InMemoryOneTimeTokenStore(self.db, journal),
                     InMemoryEventOutbox(self.db.outbox, journal),
                 )
             except BaseException:

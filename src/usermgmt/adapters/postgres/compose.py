@@ -44,6 +44,16 @@ REFRESH_TOKEN_COLUMNS: Final = ("token_hash", "session_id", "issued_at", "spent_
 DEVICE_TOKEN_COLUMNS: Final = ("token_hash", "user_id", "issued_at", "expires_at")
 """A ``device_tokens`` row."""
 
+ONE_TIME_TOKEN_COLUMNS: Final = (
+    "token_hash",
+    "user_id",
+    "purpose",
+    "data",
+    "issued_at",
+    "expires_at",
+)
+"""A ``one_time_tokens`` row."""
+
 
 def columns(names: Sequence[str], *, of: str | None = None) -> sql.Composed:
     """Return ``a, b, c`` (or ``t.a, t.b, t.c`` when *of* names a table or alias)."""

@@ -16,6 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 from usermgmt.adapters.postgres.credentials import PostgresCredentialStore
 from usermgmt.adapters.postgres.devices import PostgresDeviceTokenStore
 from usermgmt.adapters.postgres.events import PostgresEventOutbox
+from usermgmt.adapters.postgres.onetime import PostgresOneTimeTokenStore
 from usermgmt.adapters.postgres.sessions import PostgresSessionStore
 from usermgmt.adapters.postgres.users import PostgresUserRepository
 from usermgmt.domain.errors import SchemaOutdatedError, UnavailableError
@@ -56,6 +57,7 @@ class PostgresRepositories:
     credentials: PostgresCredentialStore
     sessions: PostgresSessionStore
     devices: PostgresDeviceTokenStore
+    one_time_tokens: PostgresOneTimeTokenStore
     outbox: PostgresEventOutbox
 
     @classmethod
@@ -68,6 +70,7 @@ class PostgresRepositories:
             PostgresCredentialStore(conn),
             PostgresSessionStore(conn),
             PostgresDeviceTokenStore(conn),
+            PostgresOneTimeTokenStore(conn),
             PostgresEventOutbox(conn, alone=alone),
         )
 
