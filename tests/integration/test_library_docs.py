@@ -3,8 +3,9 @@
 The blocks run in order on one fresh database (unmigrated: the service
 migrates it when it opens), which stands in for the page's
 ``postgresql://app@db/app``. A block that defines tests is an embedder's test
-module and runs under pytest; any other block is a program, and each line it
-prints must be what the ``# comment`` after its ``print(...)`` says.
+module and runs under pytest; any other block is a program that must exit 0,
+and one whose ``print(...)`` calls say what they print (a ``# comment`` after
+each) must print exactly those lines.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def test_the_page_has_programs_and_a_test_module() -> None:
 def test_every_block_of_the_library_page_runs_as_written(
     fresh_database: str, tmp_path: Path
 ) -> None:
-    """Each program exits 0 printing what it says; each test module passes all its tests."""
+    """Each program exits 0 printing what it says it prints; each test module passes."""
     for number, block in enumerate(_blocks(), start=1):
         if "def test_" in block:
             module = tmp_path / f"test_library_block_{number}.py"
@@ -64,5 +65,5 @@ def test_every_block_of_the_library_page_runs_as_written(
         assert run.returncode == 0, f"block {number}:\n{block}\n{run.stdout}{run.stderr}"
         if "def test_" in block:
             assert expected[0] in run.stdout, f"block {number}: {run.stdout}"
-        else:
+        elif expected:
             assert run.stdout.splitlines() == expected, f"block {number}: {run.stdout}"
