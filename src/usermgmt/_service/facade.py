@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Self, TypeVar
 
 import anyio.from_thread
 
-from usermgmt._service import factories
+from usermgmt._service import codec, factories
 from usermgmt._service.factories import Parts
 from usermgmt._service.health import Readiness, check_readiness
 from usermgmt._service.methods import UseCaseMethod
@@ -264,7 +264,7 @@ class UserManagement:
         Raises:
             ConfigurationError: a key file is missing, unreadable or not an Ed25519 key.
         """
-        return factories.token_codec(settings, SystemClock()).jwks()
+        return codec.token_codec(settings, SystemClock()).jwks()
 
     @staticmethod
     def generate_signing_key(path: Path) -> str:
