@@ -37,10 +37,10 @@ from usermgmt.settings import Settings
 from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
 from usermgmt.usecases.events import DispatchEvents, Handler
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
+from usermgmt.usecases.login import Authenticate
 from usermgmt.usecases.mail import Outcome
 from usermgmt.usecases.maintenance import PurgeExpired
 from usermgmt.usecases.sessions import (
-    Authenticate,
     Logout,
     RefreshSession,
     RevokeSessions,

@@ -21,10 +21,10 @@ from usermgmt.usecases._steps import PasswordChange, StartSession, TokenIssuer
 from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
 from usermgmt.usecases.events import DispatchEvents
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
+from usermgmt.usecases.login import Authenticate
 from usermgmt.usecases.mail import DeliverMail
 from usermgmt.usecases.maintenance import PurgeExpired
 from usermgmt.usecases.sessions import (
-    Authenticate,
     Logout,
     RefreshSession,
     RevokeSessions,
