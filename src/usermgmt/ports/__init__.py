@@ -5,7 +5,6 @@ from usermgmt.ports.events import EventOutbox, OutboxStore
 from usermgmt.ports.repositories import (
     CredentialStore,
     DeviceTokenStore,
-    LoginAttemptStore,
     OneTimeTokenStore,
     Repositories,
     SessionStore,
@@ -13,6 +12,7 @@ from usermgmt.ports.repositories import (
     UserRepository,
 )
 from usermgmt.ports.security import PasswordHasher, ServiceSecrets, TokenCodec
+from usermgmt.ports.throttle import LoginAttemptStore
 
 __all__ = [
     "Clock",

@@ -1,4 +1,8 @@
-"""Storage: users, credentials, sessions, tokens, login-failure counters, transactions."""
+"""Storage in the unit of work: users, credentials, sessions, tokens, transactions.
+
+The login throttle's counters, which live outside any transaction, are
+:mod:`usermgmt.ports.throttle`.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,6 @@ from usermgmt.domain.model import (
 )
 from usermgmt.domain.onetime import OneTimeToken, Purpose
 from usermgmt.domain.rules.listing import ListPosition
-from usermgmt.domain.rules.throttle import LoginAttempt, Reservation
 from usermgmt.ports.events import EventOutbox
 
 
@@ -276,45 +279,4 @@ class UnitOfWork(Protocol):
         For reads and single-statement writes, which need no transaction and
         then cost a single round trip.
         """
-        ...
-
-
-class LoginAttemptStore(Protocol):
-    """Counters of consecutive failed logins, shared by every instance.
-
-    A login attempt is reserved before its password is verified and counted
-    as a failure at once; a success forgives it. Every method is one atomic
-    step, so concurrent attempts are counted as if they came one by one.
-    """
-
-    async def reserve(self, attempt: LoginAttempt, now: datetime) -> Reservation:
-        """Admit *attempt* at *now* and count it under each of its counters, or refuse it.
-
-        In one atomic step: if no counter of *attempt* is locked by its
-        schedule, each counter counts one more failure at *now* (starting again
-        from one when its last failure is older than the schedule forgets);
-        otherwise nothing changes. Returns the decision with the counters'
-        records after it.
-        """
-        ...
-
-    async def release(self, attempt: LoginAttempt, reserved_at: datetime) -> None:
-        """Take back the failure that an admitted *attempt* reserved at *reserved_at*.
-
-        For an attempt whose password could not be verified at all: each
-        counter counts one failure less and, when no later reservation came
-        in meanwhile, its last failure is the one before again.
-        """
-        ...
-
-    async def clear(self, attempt: LoginAttempt) -> None:
-        """Forget the failures under each counter of *attempt* (after its success)."""
-        ...
-
-    async def clear_account(self, account: str) -> None:
-        """Forget the failures under every counter of *account* (after a password change)."""
-        ...
-
-    async def purge(self, before: datetime) -> int:
-        """Forget counters whose last failure came before *before*; return how many."""
         ...
