@@ -262,6 +262,24 @@ class OutboxContract:
         assert [p.event for p in left] == [event(4)]
         assert await outbox.store.purge(NOW + timedelta(hours=3)) == 1
 
+    async def test_pending_counts_one_type_until_delivered_or_given_up(
+        self, outbox: Outbox
+    ) -> None:
+        """Leased or not, an event is pending until it is delivered or given up."""
+        mail = [e for e in sample_events() if isinstance(e, MailRequested)]
+        await outbox.add(*mail, event(1))
+        before = await outbox.store.pending("MailRequested")
+        first, second, _ = await outbox.store.claim(NOW, limit=10, lease=LEASE)
+        leased = await outbox.store.pending("MailRequested")
+
+        await outbox.store.delivered(first.id, NOW)
+        await outbox.store.give_up(second.id, NOW, error="gone")
+
+        assert (before, leased) == (2, 2)
+        assert await outbox.store.pending("MailRequested") == 0
+        assert await outbox.store.pending("SessionsRevoked") == 1
+        assert await outbox.store.pending("NoSuchEvent") == 0
+
     async def test_concurrent_claims_never_share_an_event(self, outbox: Outbox) -> None:
         """Claims racing on the same due events split them: each event goes to one claim."""
         await outbox.add(*(event(n) for n in range(40)))

@@ -52,6 +52,7 @@ class BlockingUserManagement:
     migration_status = blocking(UserManagement.migration_status)
     check_health = blocking(UserManagement.check_health)
     check_readiness = blocking(UserManagement.check_readiness)
+    pending_mail = blocking(UserManagement.pending_mail)
     purge_expired = blocking(UserManagement.purge_expired)
     register_user = blocking(UserManagement.register_user)
     authenticate = blocking(UserManagement.authenticate)

@@ -30,7 +30,7 @@ from usermgmt.adapters.embedded import start_embedded
 from usermgmt.adapters.keys import write_signing_key
 from usermgmt.adapters.passwords import Argon2PasswordHasher
 from usermgmt.adapters.postgres import MigrationState, Migrator, PostgresDatabase
-from usermgmt.domain.events import Event
+from usermgmt.domain.events import Event, MailRequested
 from usermgmt.ports import Clock, PasswordHasher
 from usermgmt.ports.mail import Mailer
 from usermgmt.settings import Settings
@@ -238,6 +238,14 @@ class UserManagement:
     def observe_mail(self, observer: Callable[[Outcome], None]) -> None:
         """Call *observer* with ``"sent"`` or ``"failed"`` as each queued message is settled."""
         self.use_cases.deliver_mail.observe(observer)
+
+    async def pending_mail(self) -> int:
+        """Return how many queued mail messages are neither sent nor given up.
+
+        Raises:
+            UnavailableError: the database cannot be reached.
+        """
+        return await self._parts.outbox.pending(MailRequested.type_name())
 
     def database_connections(self) -> dict[str, int] | None:
         """Return the connection pool's connections by state, or ``None`` in memory."""

@@ -60,3 +60,7 @@ class OutboxStore(Protocol):
         Failed events stay for an operator to inspect.
         """
         ...
+
+    async def pending(self, type_name: str) -> int:
+        """Return how many events of type *type_name* are neither delivered nor given up."""
+        ...

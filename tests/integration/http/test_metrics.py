@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
@@ -11,13 +13,17 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from psycopg import conninfo
 
 from tests.integration.http.conftest import AppFactory
 from tests.integration.http.helpers import PASSWORD, Api
+from tests.integration.http.server import free_port
+from tests.mail_contract import message
 from tests.mail_delivery_contract import queued
-from usermgmt import Settings, UserManagement
+from usermgmt import Settings, UserId, UserManagement
 from usermgmt.entrypoints.http import create_app
 from usermgmt.entrypoints.http.access_log import AccessLog
+from usermgmt.events import MailRequested, RequestContext, SessionsRevoked
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -33,6 +39,10 @@ def scrape(client: TestClient[Litestar] | httpx.Client) -> tuple[str, Samples]:
         for sample in family.samples
     }
     return response.text, samples
+
+
+def _user() -> UserId:
+    return UserId(uuid.uuid4())
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -148,6 +158,42 @@ def test_pool_and_mail_metrics_are_declared(metered: TestClient[Litestar]) -> No
     assert value(samples, "usermgmt_mail_sent_total", outcome="sent") == 0
     assert ("usermgmt_mail_sent_total", frozenset({("outcome", "failed")})) in samples
     assert "usermgmt_mail_outbox_pending 0.0" in text
+
+
+def test_mail_waiting_in_the_outbox_is_counted_at_the_scrape(
+    metered: TestClient[Litestar], empty_database: str, http_settings: Settings
+) -> None:
+    """Two messages queued for later are pending; an event of another type is not mail."""
+    later = datetime.now(UTC) + timedelta(hours=1)  # not due: the dispatcher leaves them
+    context = RequestContext(ip="192.0.2.1")
+
+    async def queue() -> None:
+        service = UserManagement.from_url(empty_database, http_settings)
+        async with service, service._parts.uow() as tx:
+            for _ in range(2):
+                await tx.outbox.add(MailRequested.of(message(), at=later, context=context))
+            await tx.outbox.add(SessionsRevoked(at=later, user_id=_user(), actor_id=None, count=1))
+
+    _, before = scrape(metered)
+    anyio.run(queue)
+    _, after = scrape(metered)
+
+    assert value(before, "usermgmt_mail_outbox_pending") == 0
+    assert value(after, "usermgmt_mail_outbox_pending") == 2
+
+
+def test_a_scrape_answers_in_time_while_the_database_is_away(
+    start_app: AppFactory, empty_database: str
+) -> None:
+    """Pointed at a closed port, the scrape still answers 200 within the outbox's bound."""
+    url = conninfo.make_conninfo(empty_database, host="127.0.0.1", port=free_port())
+    metered = start_app(url=url, metrics=True)
+
+    start = time.monotonic()
+    _, samples = scrape(metered)
+
+    assert time.monotonic() - start < 2
+    assert value(samples, "usermgmt_mail_outbox_pending") == 0
 
 
 def test_settled_mail_is_counted_by_outcome(

@@ -120,3 +120,9 @@ class InMemoryOutboxStore:
         for event_id in gone:
             del self._outbox.rows[event_id]
         return len(gone)
+
+    async def pending(self, type_name: str) -> int:
+        """Count the events of *type_name* still to deliver."""
+        return sum(
+            1 for r in self._outbox.rows.values() if r.pending and r.event.type_name() == type_name
+        )

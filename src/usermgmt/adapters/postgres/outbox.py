@@ -48,6 +48,11 @@ _GIVE_UP: Final = """
     WHERE id = %(id)s AND delivered_at IS NULL AND failed_at IS NULL
 """
 _PURGE: Final = "DELETE FROM event_outbox WHERE delivered_at < %(before)s"
+# Pending rows only: the due index holds exactly those, so the count never reads settled rows.
+_PENDING: Final = """
+    SELECT count(*) FROM event_outbox
+    WHERE delivered_at IS NULL AND failed_at IS NULL AND type = %(type)s
+"""
 
 
 class PostgresOutboxStore:
@@ -81,6 +86,13 @@ class PostgresOutboxStore:
     async def purge(self, before: datetime) -> int:
         """Delete events delivered before *before*."""
         return await self._run(_PURGE, {"before": before})
+
+    async def pending(self, type_name: str) -> int:
+        """Count the events of *type_name* still to deliver."""
+        async with translate_errors(), self._pool.connection() as conn:
+            cur = await conn.execute(_PENDING, {"type": type_name})
+            row = await cur.fetchone()
+        return 0 if row is None else int(row[0])
 
     async def _run(self, query: str, params: dict[str, object]) -> int:
         async with translate_errors(), self._pool.connection() as conn:

@@ -9,7 +9,8 @@ Litestar's Prometheus middleware was not used because it sees only requests
 that matched a route (a 404 or 405 never reaches a middleware) and its label
 names and label sets are not the contract's. The sign-in events are derived
 from the same four routes' answers, the hashing time from a hook in the
-argon2 hasher, and the pool's connections are read at each scrape.
+argon2 hasher; the pool's connections and the mail outbox are read at each
+scrape.
 
 No label carries anything a client chose beyond a bounded set: the route is
 a template (``unmatched`` for a path no route serves), the method one of the
@@ -24,6 +25,7 @@ a scrape, whichever worker answers it, adds up every worker's.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -42,11 +44,15 @@ from prometheus_client import (
     values,
 )
 
-from usermgmt import UserManagement
+from usermgmt import UserManagement, UserMgmtError
+
+log = logging.getLogger("usermgmt.metrics")
 
 PATH: Final = "/metrics"
 MEDIA_TYPE: Final = "text/plain; version=0.0.4"
 """The Prometheus text format every Prometheus reads (Litestar adds ``charset=utf-8``)."""
+OUTBOX_TIMEOUT: Final = 1.0
+"""Seconds a scrape waits for the count of the mail outbox."""
 POOL_INTERVAL: Final = 5.0
 """Seconds between two readings of a worker's pool, with several workers."""
 
@@ -117,9 +123,10 @@ class Metrics:
         )
         self.mail_pending = Gauge(
             "usermgmt_mail_outbox_pending",
-            "Mail messages waiting to be sent (not measured yet: always 0).",
+            "Queued mail messages neither sent nor given up, counted at the scrape.",
             registry=registry,
-            multiprocess_mode="livemax",
+            # Every worker counts the same table: the freshest count is the one to show.
+            multiprocess_mode="livemostrecent",
         )
         self.pool = Gauge(
             "usermgmt_db_pool_connections",
@@ -134,7 +141,6 @@ class Metrics:
                 self.auth_events.labels(event, outcome)
         for outcome in _MAIL_OUTCOMES:
             self.mail_sent.labels(outcome)
-        self.mail_pending.set(0)
         service.observe_password_hashing(self.password_hash.observe)
         service.observe_mail(lambda outcome: self.mail_sent.labels(outcome).inc())
 
@@ -175,9 +181,22 @@ class Metrics:
         for state in _POOL_STATES:
             self.pool.labels(state).set(connections.get(state, 0))
 
-    def render(self) -> bytes:
+    async def read_outbox(self) -> None:
+        """Count the mail still to send, within :data:`OUTBOX_TIMEOUT` seconds.
+
+        When the database does not answer in time the gauge keeps its last
+        count: a scrape is never held up, nor failed, by the outbox.
+        """
+        with anyio.move_on_after(OUTBOX_TIMEOUT):
+            try:
+                self.mail_pending.set(await self._service.pending_mail())
+            except UserMgmtError as exc:
+                log.warning("could not count the mail outbox: %s", exc)
+
+    async def render(self) -> bytes:
         """Return every metric in the Prometheus text format (every worker's, in multiprocess)."""
         self.read_pool()
+        await self.read_outbox()
         if not multiprocess_mode():
             return generate_latest(self._registry)
         merged = CollectorRegistry()
@@ -187,10 +206,10 @@ class Metrics:
     def route(self) -> HTTPRouteHandler:
         """Return the ``GET /metrics`` route."""
 
-        @get(PATH, include_in_schema=False, sync_to_thread=False)
-        def metrics() -> Response[bytes]:
+        @get(PATH, include_in_schema=False)
+        async def metrics() -> Response[bytes]:
             """Return the metrics in the Prometheus text format."""
-            return Response(self.render(), media_type=MEDIA_TYPE)
+            return Response(await self.render(), media_type=MEDIA_TYPE)
 
         return metrics
 
