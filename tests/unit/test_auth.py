@@ -384,6 +384,18 @@ async def test_unknown_refresh_tokens_are_refused(um: UserManagement) -> None:
         assert not isinstance(caught.value, RefreshTokenReusedError)
 
 
+async def test_a_token_no_client_could_send_is_refused_like_any_unknown_one(
+    um: UserManagement,
+) -> None:
+    """Library callers can pass a lone surrogate: it is an unknown token, not a crash."""
+    await um.register_user("ann@example.org", PASSWORD)
+
+    with pytest.raises(InvalidTokenError):
+        await um.refresh("\ud800" * 43)
+    tokens = await um.authenticate("ann@example.org", PASSWORD, device_token="\udfff")
+    assert tokens.device_token
+
+
 async def test_refresh_is_refused_for_a_deactivated_user(um: UserManagement) -> None:
     """Deactivation ends the sessions, so their refresh tokens no longer work."""
     user = await um.register_user("ann@example.org", PASSWORD)

@@ -7,21 +7,15 @@ addresses locks out only devices that never signed in before.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
+from typing import Final
 
 import attrs
 
-from usermgmt.domain.model import User, UserId
+from usermgmt.domain.model import User, UserId, hash_token
 
-
-def hash_device_token(token: str) -> bytes:
-    """Return the digest under which a device token is stored (never the token itself).
-
-    SHA-256 suffices: the token is 256 random bits, so no slow hash is needed
-    to resist guessing, and a database leak cannot be replayed.
-    """
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+hash_device_token: Final = hash_token
+"""The digest a device token is stored under (:func:`~usermgmt.domain.model.hash_token`)."""
 
 
 @attrs.frozen(kw_only=True)

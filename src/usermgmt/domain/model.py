@@ -216,13 +216,19 @@ class Session:
         return self.revoked_at is None and now < self.expires_at
 
 
-def hash_refresh_token(token: str) -> bytes:
-    """Return the digest under which a refresh token is stored (never the token itself).
+def hash_token(token: str) -> bytes:
+    """Return the digest under which a random token is stored (never the token itself).
 
-    SHA-256 suffices: the token is 256 random bits, so no slow hash is needed
-    to resist guessing, and a database leak cannot be replayed.
+    Refresh, device and one-time tokens alike. SHA-256 suffices: each token is
+    256 random bits, so no slow hash is needed to resist guessing, and a
+    database leak cannot be replayed. Any string has a digest, lone surrogates
+    included, so a malformed token is simply one that matches nothing.
     """
-    return hashlib.sha256(token.encode("utf-8")).digest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+hash_refresh_token: Final = hash_token
+"""The digest a refresh token is stored under (:func:`hash_token`)."""
 
 
 @attrs.frozen(kw_only=True)

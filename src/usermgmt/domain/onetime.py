@@ -10,7 +10,6 @@ same purpose is issued to the same user, or when the user's password changes.
 from __future__ import annotations
 
 import enum
-import hashlib
 import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from typing import Final
 
 import attrs
 
-from usermgmt.domain.model import UserId
+from usermgmt.domain.model import UserId, hash_token
 
 TOKEN_BYTES: Final = 32
 """256 bits from :mod:`secrets`, as the contract asks."""
@@ -33,13 +32,8 @@ class Purpose(enum.StrEnum):
     LOGIN_CHALLENGE = "login_challenge"
 
 
-def hash_one_time_token(token: str) -> bytes:
-    """Return the digest under which a one-time token is stored (never the token itself).
-
-    SHA-256 suffices: the token is 256 random bits, so no slow hash is needed
-    to resist guessing, and a database leak cannot be replayed.
-    """
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+hash_one_time_token: Final = hash_token
+"""The digest a one-time token is stored under (:func:`~usermgmt.domain.model.hash_token`)."""
 
 
 @attrs.frozen(kw_only=True)
