@@ -17,6 +17,8 @@ import pytest
 from tests.contracts import NOW
 from usermgmt.domain.events import (
     EVENT_TYPES,
+    AccessDenied,
+    AuditPurged,
     Event,
     LoggedIn,
     LoggedOut,
@@ -86,6 +88,9 @@ def sample_events() -> list[Event]:
             subject="Your password was changed",
             text="Hello\n",
         ),
+        AccessDenied(at=at, context=ctx, actor_id=_USER, action="list users"),
+        AccessDenied(at=at, actor_id=None, action="read another user", user_id=_ADMIN),
+        AuditPurged(at=at, actor_id=None, before=at - timedelta(days=365), count=7),
     ]
 
 

@@ -24,6 +24,7 @@ EVERY_SETTING: Final = Settings(
     login_max_failures=3,
     login_max_failures_per_account=50,
     refresh_reuse_grace=0,
+    audit_retention_days=30,
     cors_origins=("https://a.example.org", "https://b.example.org"),
     redis_url="redis://cache.example.org:6379/2",
     redis_key_prefix="tenant-a:",

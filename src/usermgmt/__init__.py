@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from usermgmt._service import BlockingUserManagement, Readiness, UserManagement
 from usermgmt.adapters.clock import ManualClock
 from usermgmt.adapters.postgres import MigrationState
+from usermgmt.domain.audit import AuditEntry, AuditOutcome, AuditSlice
 from usermgmt.domain.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -71,6 +72,9 @@ except PackageNotFoundError:  # pragma: no cover - running from an uninstalled c
 __all__ = [
     "SYSTEM",
     "Actor",
+    "AuditEntry",
+    "AuditOutcome",
+    "AuditSlice",
     "AuthenticationError",
     "BlockingUserManagement",
     "ConfigurationError",

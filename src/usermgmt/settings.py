@@ -329,6 +329,12 @@ class Settings:
         "the session; 0 disables.",
         metavar="SECONDS",
     )
+    audit_retention_days: int = setting(
+        365,
+        _positive,
+        "Days audit rows are kept; the running service purges older ones daily.",
+        metavar="DAYS",
+    )
     cors_origins: tuple[str, ...] = setting(
         (),
         _origins,

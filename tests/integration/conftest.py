@@ -36,7 +36,7 @@ from usermgmt.adapters.postgres import Migrator, PostgresDatabase
 
 _TABLES = sql.SQL(
     "TRUNCATE users, sessions, refresh_tokens, login_failures, key_value_store, event_outbox,"
-    " one_time_tokens CASCADE"
+    " one_time_tokens, audit_events CASCADE"
 )
 
 

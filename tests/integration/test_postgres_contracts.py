@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import psycopg
 import pytest
 
+from tests.audit_contract import ANN, AuditLogContract, revoked
 from tests.contracts import (
     NOW,
     DeviceTokenStoreContract,
@@ -150,3 +152,51 @@ class TestPostgresMailDelivery(MailDeliveryContract):
     @pytest.fixture
     def outbox(self, database: PostgresDatabase) -> Outbox:
         return Outbox(database.uow, PostgresOutboxStore(database.pool))
+
+
+class TestPostgresAuditLog(AuditLogContract):
+    @pytest.fixture
+    def uow(self, database: PostgresDatabase) -> UnitOfWork:
+        return database.uow
+
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            "UPDATE audit_events SET type = 'nothing_happened'",
+            "UPDATE audit_events SET details = '{}'::jsonb, ip = NULL",
+            "DELETE FROM audit_events",
+        ],
+    )
+    async def test_the_trigger_refuses_to_change_or_delete_a_row(
+        self, uow: UnitOfWork, database: PostgresDatabase, statement: str
+    ) -> None:
+        """Nobody with a connection rewrites history: UPDATE and DELETE fail, rows stay."""
+        await self.add(uow, revoked(ANN, 0))
+        rows = await self.rows(uow)
+
+        async with database.pool.connection() as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+                await conn.execute(statement)  # type: ignore[arg-type]  # a literal of the test
+
+        assert await self.rows(uow) == rows
+
+    async def test_the_purge_flag_lasts_only_for_its_transaction(
+        self, uow: UnitOfWork, database: PostgresDatabase
+    ) -> None:
+        """After a purge, the same connection (or the pooler's next client) cannot delete."""
+        await self.add(uow, revoked(ANN, 0), revoked(ANN, 10))
+        async with database.pool.connection() as conn:
+            async with conn.transaction():
+                await conn.execute("SET LOCAL usermgmt.audit_purge = 'on'")
+                await conn.execute(
+                    "DELETE FROM audit_events WHERE at < %s", [NOW + timedelta(seconds=5)]
+                )
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                await conn.execute("DELETE FROM audit_events")
+        async with uow() as tx:
+            await tx.audit.purge(NOW - timedelta(days=1))
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                async with database.pool.connection() as other:
+                    await other.execute("DELETE FROM audit_events")
+
+        assert [r.at for r in await self.rows(uow)] == [NOW + timedelta(seconds=10)]

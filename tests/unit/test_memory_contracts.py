@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.audit_contract import AuditLogContract
 from tests.contracts import (
     DeviceTokenStoreContract,
     LoginAttemptStoreContract,
@@ -80,3 +81,9 @@ class TestInMemoryMailDelivery(MailDeliveryContract):
     def outbox(self) -> Outbox:
         uow = InMemoryUnitOfWork()
         return Outbox(uow, InMemoryOutboxStore(uow.db.outbox))
+
+
+class TestInMemoryAuditLog(AuditLogContract):
+    @pytest.fixture
+    def uow(self) -> UnitOfWork:
+        return InMemoryUnitOfWork()

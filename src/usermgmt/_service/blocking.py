@@ -69,6 +69,9 @@ class BlockingUserManagement:
     restore_user = blocking(UserManagement.restore_user)
     revoke_sessions = blocking(UserManagement.revoke_sessions)
     dispatch_events = blocking(UserManagement.dispatch_events)
+    list_audit_events = blocking(UserManagement.list_audit_events)
+    list_own_audit_events = blocking(UserManagement.list_own_audit_events)
+    purge_audit_events = blocking(UserManagement.purge_audit_events)
 
     def subscribe(
         self, kind: type[E], handler: Callable[[Delivery[E]], object]

@@ -35,6 +35,7 @@ from usermgmt.ports import Clock, PasswordHasher
 from usermgmt.ports.mail import Mailer
 from usermgmt.settings import Settings
 from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
+from usermgmt.usecases.audit import ListAuditEvents, ListOwnAuditEvents, PurgeAuditEvents
 from usermgmt.usecases.events import DispatchEvents, Handler
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.login import Authenticate
@@ -331,3 +332,6 @@ class UserManagement:
     revoke_sessions = UseCaseMethod(RevokeSessions)
     purge_expired = UseCaseMethod(PurgeExpired)
     dispatch_events = UseCaseMethod(DispatchEvents)
+    list_audit_events = UseCaseMethod(ListAuditEvents)
+    list_own_audit_events = UseCaseMethod(ListOwnAuditEvents)
+    purge_audit_events = UseCaseMethod(PurgeAuditEvents)

@@ -4,15 +4,26 @@
 makes ``service.register_user(...)`` run the service's ``RegisterUser`` with
 exactly its parameters, for mypy (a ``ParamSpec``), for editors and for
 ``help()`` (its signature and docstring are the use case's).
+
+Every method records a refusal for who asked (a
+:class:`~usermgmt.domain.errors.PermissionDeniedError`, a 403) in the audit
+log before it raises it: the one place every use case passes through.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Callable, Coroutine
+import logging
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Generic, ParamSpec, Protocol, Self, TypeVar, overload
+from uuid import UUID
 
 from usermgmt._service.wiring import UseCases
+from usermgmt.domain.errors import PermissionDeniedError, UserMgmtError
+from usermgmt.domain.model import Principal, SystemActor, UserId
+
+log = logging.getLogger("usermgmt")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -68,13 +79,39 @@ class UseCaseMethod(Generic[P, T]):
         if service is None:
             return self
         use_case: Callable[P, Coroutine[Any, Any, T]] = getattr(service.use_cases, self.__name__)
-        return use_case
+        record = service.use_cases.record_refusal
+
+        @functools.wraps(use_case)
+        async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return await use_case(*args, **kwargs)
+            except PermissionDeniedError as refusal:
+                actor = kwargs.get("actor")
+                try:
+                    await record(
+                        refusal,
+                        actor=actor if isinstance(actor, Principal | SystemActor) else None,
+                        user_id=_named_user(args, kwargs),
+                    )
+                except UserMgmtError as exc:  # the refusal stands; its record waits for no one
+                    log.warning("could not record a refused action: %s", exc)
+                raise
+
+        return run
 
     def __call__(
         self, service: Service, /, *args: P.args, **kwargs: P.kwargs
     ) -> Coroutine[Any, Any, T]:
         """Run the use case of *service*, as ``UserManagement.register_user(service, ...)`` does."""
         return self.__get__(service, type(service))(*args, **kwargs)
+
+
+def _named_user(args: Sequence[object], kwargs: Mapping[str, object]) -> UserId | None:
+    """Return the account a call named: its first positional UUID, or its ``user_id``."""
+    for value in (*args, kwargs.get("user_id")):
+        if isinstance(value, UUID):
+            return UserId(value)
+    return None
 
 
 def _doc(kind: type[UseCase[Any, Any]]) -> str:

@@ -19,6 +19,12 @@ from usermgmt.domain.rules.throttle import LoginThrottlePolicy
 from usermgmt.settings import Settings
 from usermgmt.usecases._steps import PasswordChange, StartSession, TokenIssuer
 from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
+from usermgmt.usecases.audit import (
+    ListAuditEvents,
+    ListOwnAuditEvents,
+    PurgeAuditEvents,
+    RecordRefusal,
+)
 from usermgmt.usecases.events import DispatchEvents
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.login import Authenticate
@@ -55,6 +61,10 @@ class UseCases:
     dispatch_events: DispatchEvents
     deliver_mail: DeliverMail
     """The outbox's mail subscriber (subscribed by :func:`wire`)."""
+    list_audit_events: ListAuditEvents
+    list_own_audit_events: ListOwnAuditEvents
+    purge_audit_events: PurgeAuditEvents
+    record_refusal: RecordRefusal
 
 
 @attrs.frozen(kw_only=True)
@@ -123,8 +133,17 @@ def wire(parts: Parts) -> UseCases:
         restore_user=RestoreUser(uow=p.uow, clock=p.clock),
         revoke_sessions=RevokeSessions(uow=p.uow, clock=p.clock),
         purge_expired=PurgeExpired(
-            uow=p.uow, outbox=p.outbox, attempts=p.attempts, throttle=rules.throttle, clock=p.clock
+            uow=p.uow,
+            outbox=p.outbox,
+            attempts=p.attempts,
+            throttle=rules.throttle,
+            clock=p.clock,
+            audit_retention=timedelta(days=p.settings.audit_retention_days),
         ),
         dispatch_events=dispatch,
         deliver_mail=deliver_mail,
+        list_audit_events=ListAuditEvents(uow=p.uow, secrets=p.secrets),
+        list_own_audit_events=ListOwnAuditEvents(uow=p.uow, secrets=p.secrets),
+        purge_audit_events=PurgeAuditEvents(uow=p.uow, clock=p.clock),
+        record_refusal=RecordRefusal(uow=p.uow, clock=p.clock),
     )

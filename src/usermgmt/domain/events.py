@@ -242,6 +242,28 @@ class MailRequested(Event):
         )
 
 
+@attrs.frozen(kw_only=True)
+class AccessDenied(Event):
+    """An authenticated caller (or the operator) was refused an action: a 403.
+
+    *action* is what was refused, in the words of the refusal; *user_id* the
+    account it named, when it named one.
+    """
+
+    actor_id: UserId | None
+    action: str
+    user_id: UserId | None = None
+
+
+@attrs.frozen(kw_only=True)
+class AuditPurged(Event):
+    """Audit rows older than *before* were deleted: *count* of them."""
+
+    actor_id: UserId | None
+    before: datetime
+    count: int
+
+
 EVENT_TYPES: Final[dict[str, type[Event]]] = {
     cls.type_name(): cls
     for cls in (
@@ -257,6 +279,8 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
         UserDeleted,
         UserRestored,
         MailRequested,
+        AccessDenied,
+        AuditPurged,
     )
 }
 """Every event type by its stored name."""

@@ -1,5 +1,6 @@
 """The ports: what the domain needs from the outside world, as ``typing.Protocol``s."""
 
+from usermgmt.ports.audit import AuditLog
 from usermgmt.ports.clock import Clock, IdGenerator
 from usermgmt.ports.events import EventOutbox, OutboxStore
 from usermgmt.ports.repositories import (
@@ -15,6 +16,7 @@ from usermgmt.ports.security import PasswordHasher, ServiceSecrets, TokenCodec
 from usermgmt.ports.throttle import LoginAttemptStore
 
 __all__ = [
+    "AuditLog",
     "Clock",
     "CredentialStore",
     "DeviceTokenStore",

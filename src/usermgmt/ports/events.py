@@ -13,13 +13,15 @@ class EventOutbox(Protocol):
     """The outbox as one unit of work sees it: events to store with its changes."""
 
     async def add(self, event: Event) -> None:
-        """Store *event*, due for delivery at once.
+        """Store *event*, due for delivery at once, with the audit rows it makes.
 
-        Inside a transaction it is stored if and only if the transaction
-        commits; in a standalone scope it is stored at once, on its own, and
-        an adapter may answer before it is on disk (PostgreSQL does not wait
-        for the WAL flush): the failure path, which changes nothing else,
-        then costs the caller one statement and no disk wait.
+        The rows are :func:`usermgmt.domain.audit.audit_entries` of *event*.
+        Inside a transaction the event and its rows are stored if and only if
+        the transaction commits; in a standalone scope they are stored at
+        once, on their own, and an adapter may answer before they are on disk
+        (PostgreSQL does not wait for the WAL flush): the failure path, which
+        changes nothing else, then costs the caller one statement and no
+        disk wait.
         """
         ...
 

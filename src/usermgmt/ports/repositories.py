@@ -24,6 +24,7 @@ from usermgmt.domain.model import (
 )
 from usermgmt.domain.onetime import OneTimeToken, Purpose
 from usermgmt.domain.rules.listing import ListPosition
+from usermgmt.ports.audit import AuditLog
 from usermgmt.ports.events import EventOutbox
 
 
@@ -262,7 +263,12 @@ class Repositories(Protocol):
 
     @property
     def outbox(self) -> EventOutbox:
-        """The events recorded with this unit of work's changes."""
+        """The events recorded with this unit of work's changes, and their audit rows."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log, to read and to purge."""
         ...
 
 

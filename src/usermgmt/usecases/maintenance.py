@@ -8,6 +8,7 @@ import attrs
 
 from usermgmt.domain.rules.throttle import LoginThrottlePolicy
 from usermgmt.ports import Clock, LoginAttemptStore, OutboxStore, UnitOfWork
+from usermgmt.usecases.audit import purge_audit
 
 PURGE_AFTER = timedelta(days=1)
 """Ended sessions, expired device tokens, stale throttle counters and delivered events are
@@ -23,6 +24,8 @@ class PurgeExpired:
     forgot it; a delivered event a day after its delivery (events given up
     stay for an operator). The day keeps recent history for whoever
     investigates an incident, and makes a purge racing a login harmless.
+    Audit rows go after *audit_retention*; a purge that deleted some records
+    an ``audit_purged`` row.
     """
 
     _uow: UnitOfWork
@@ -30,17 +33,24 @@ class PurgeExpired:
     _attempts: LoginAttemptStore
     _throttle: LoginThrottlePolicy
     _clock: Clock
+    _audit_retention: timedelta = timedelta(days=365)
 
     async def __call__(self) -> int:
         """Delete sessions, device tokens, counters and delivered events done with a day ago.
 
+        And audit rows older than the retention.
+
         Returns how many rows went.
         """
-        before = self._clock.now() - PURGE_AFTER
+        now = self._clock.now()
+        before = now - PURGE_AFTER
         async with self._uow.standalone() as repos:
             sessions = await repos.sessions.purge(before)
             devices = await repos.devices.purge(before)
             devices += await repos.one_time_tokens.purge(before)
         counters = await self._attempts.purge(before - self._throttle.forget_after)
         events = await self._outbox.purge(before)
-        return sessions + devices + counters + events
+        audit = await purge_audit(
+            self._uow, now - self._audit_retention, now=now, actor=None, quiet=True
+        )
+        return sessions + devices + counters + events + audit

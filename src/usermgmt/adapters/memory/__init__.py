@@ -7,6 +7,7 @@ refresh tokens. State lives in one process and one event loop.
 """
 
 from usermgmt.adapters.memory.attempts import InMemoryLoginAttemptStore
+from usermgmt.adapters.memory.audit import InMemoryAuditLog, InMemoryAuditTable
 from usermgmt.adapters.memory.credentials import InMemoryCredentialStore
 from usermgmt.adapters.memory.database import InMemoryDatabase, StoredCounter
 from usermgmt.adapters.memory.devices import InMemoryDeviceTokenStore
@@ -17,6 +18,8 @@ from usermgmt.adapters.memory.unit_of_work import InMemoryRepositories, InMemory
 from usermgmt.adapters.memory.users import InMemoryUserRepository
 
 __all__ = [
+    "InMemoryAuditLog",
+    "InMemoryAuditTable",
     "InMemoryCredentialStore",
     "InMemoryDatabase",
     "InMemoryDeviceTokenStore",

@@ -7,6 +7,7 @@ from datetime import datetime
 import anyio
 import attrs
 
+from usermgmt.adapters.memory.audit import InMemoryAuditTable
 from usermgmt.adapters.memory.journal import OrderKey
 from usermgmt.adapters.memory.outbox import InMemoryOutbox
 from usermgmt.domain.credentials import CredentialId, PasswordCredential
@@ -33,6 +34,7 @@ class InMemoryDatabase:
     one_time_tokens: dict[bytes, OneTimeToken] = attrs.Factory(dict)
     counters: dict[str, StoredCounter] = attrs.Factory(dict)
     outbox: InMemoryOutbox = attrs.Factory(InMemoryOutbox)
+    audit: InMemoryAuditTable = attrs.Factory(InMemoryAuditTable)
     lock: anyio.Lock | None = None
 
     def transaction_lock(self) -> anyio.Lock:

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from usermgmt.domain.audit import audit_entries
 from usermgmt.domain.events import Event, PendingEvent
 
 if TYPE_CHECKING:
+    from usermgmt.adapters.memory.audit import InMemoryAuditTable
     from usermgmt.adapters.memory.journal import Journal
 
 
@@ -54,15 +56,17 @@ class InMemoryOutbox:
 class InMemoryEventOutbox:
     """The outbox as one in-memory unit of work writes it."""
 
-    def __init__(self, outbox: InMemoryOutbox, journal: Journal) -> None:
-        """Add to *outbox*, recording every change in *journal*."""
+    def __init__(self, outbox: InMemoryOutbox, audit: InMemoryAuditTable, journal: Journal) -> None:
+        """Add to *outbox* and *audit*, recording every change in *journal*."""
         self._outbox = outbox
+        self._audit = audit
         self._journal = journal
 
     async def add(self, event: Event) -> None:
-        """Store *event*, due at once (see ``EventOutbox.add``)."""
+        """Store *event*, due at once, and its audit rows (see ``EventOutbox.add``)."""
         row = StoredEvent(id=next(self._outbox.ids), event=event, available_at=event.at)
         self._journal.on_commit(functools.partial(self._outbox.rows.__setitem__, row.id, row))
+        self._audit.append(audit_entries(event), self._journal)
 
 
 class InMemoryOutboxStore:

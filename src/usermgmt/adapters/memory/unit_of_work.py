@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import attrs
 
+from usermgmt.adapters.memory.audit import InMemoryAuditLog
 from usermgmt.adapters.memory.credentials import InMemoryCredentialStore
 from usermgmt.adapters.memory.database import InMemoryDatabase
 from usermgmt.adapters.memory.devices import InMemoryDeviceTokenStore
@@ -27,6 +28,7 @@ class InMemoryRepositories:
     devices: InMemoryDeviceTokenStore
     one_time_tokens: InMemoryOneTimeTokenStore
     outbox: InMemoryEventOutbox
+    audit: InMemoryAuditLog
 
 
 class InMemoryUnitOfWork:
@@ -48,7 +50,8 @@ class InMemoryUnitOfWork:
                     InMemorySessionStore(self.db, journal),
                     InMemoryDeviceTokenStore(self.db, journal),
                     InMemoryOneTimeTokenStore(self.db, journal),
-                    InMemoryEventOutbox(self.db.outbox, journal),
+                    InMemoryEventOutbox(self.db.outbox, self.db.audit, journal),
+                    InMemoryAuditLog(self.db.audit, journal),
                 )
             except BaseException:
                 journal.rollback()

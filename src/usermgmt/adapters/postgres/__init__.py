@@ -1,6 +1,7 @@
 """PostgreSQL adapters: raw SQL on psycopg 3's async API, pooled by psycopg-pool."""
 
 from usermgmt.adapters.postgres.attempts import PostgresLoginAttemptStore
+from usermgmt.adapters.postgres.audit import PostgresAuditLog
 from usermgmt.adapters.postgres.credentials import PostgresCredentialStore
 from usermgmt.adapters.postgres.database import PostgresDatabase, PostgresUnitOfWork
 from usermgmt.adapters.postgres.devices import PostgresDeviceTokenStore
@@ -14,6 +15,7 @@ from usermgmt.adapters.postgres.users import PostgresUserRepository
 __all__ = [
     "MigrationState",
     "Migrator",
+    "PostgresAuditLog",
     "PostgresCredentialStore",
     "PostgresDatabase",
     "PostgresDeviceTokenStore",

@@ -13,6 +13,7 @@ import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from usermgmt.adapters.postgres.audit import PostgresAuditLog
 from usermgmt.adapters.postgres.credentials import PostgresCredentialStore
 from usermgmt.adapters.postgres.devices import PostgresDeviceTokenStore
 from usermgmt.adapters.postgres.events import PostgresEventOutbox
@@ -59,6 +60,7 @@ class PostgresRepositories:
     devices: PostgresDeviceTokenStore
     one_time_tokens: PostgresOneTimeTokenStore
     outbox: PostgresEventOutbox
+    audit: PostgresAuditLog
 
     @classmethod
     def on(
@@ -72,6 +74,7 @@ class PostgresRepositories:
             PostgresDeviceTokenStore(conn),
             PostgresOneTimeTokenStore(conn),
             PostgresEventOutbox(conn, alone=alone),
+            PostgresAuditLog(conn),
         )
 
 

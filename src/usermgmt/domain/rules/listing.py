@@ -43,7 +43,6 @@ def check_page(page: int) -> None:
 _CURSOR_PREFIX: Final = "u2"
 _CURSOR_LAYOUT: Final = struct.Struct(">q16s")
 _CURSOR_MAC_BYTES: Final = 16
-_CURSOR_LENGTH: Final = len(_CURSOR_PREFIX) + 54  # base64url of 24 + 16 bytes, unpadded
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 CURSOR_SECRET: Final = "listing-cursor"  # noqa: S105 - a purpose, not a secret
 """The purpose under which the service-wide key that signs listing cursors is kept."""
@@ -57,16 +56,60 @@ class ListPosition:
     user_id: UserId
 
 
-def _cursor_mac(raw: bytes, key: bytes) -> bytes:
-    return hmac.new(key, _CURSOR_PREFIX.encode() + raw, hashlib.sha256).digest()[:_CURSOR_MAC_BYTES]
+def _cursor_mac(prefix: str, raw: bytes, key: bytes) -> bytes:
+    return hmac.new(key, prefix.encode() + raw, hashlib.sha256).digest()[:_CURSOR_MAC_BYTES]
+
+
+def seal(prefix: str, raw: bytes, key: bytes) -> str:
+    """Return *raw* as an opaque cursor: *prefix*, then base64url of *raw* and its HMAC.
+
+    The prefix names the kind of walk, and is signed too: a cursor of one
+    listing is refused by another.
+    """
+    signed = raw + _cursor_mac(prefix, raw, key)
+    return prefix + base64.urlsafe_b64encode(signed).decode("ascii").rstrip("=")
+
+
+def unseal(prefix: str, cursor: str, size: int, key: bytes) -> bytes:
+    """Return the *size* bytes that :func:`seal` with *prefix* and *key* made *cursor* of.
+
+    Raises:
+        InvalidCursorError: *cursor* was not made by :func:`seal` with *prefix* and *key*.
+    """
+    invalid = InvalidCursorError("cursor", "is not a cursor this service handed out")
+    length = len(prefix) + -(-(size + _CURSOR_MAC_BYTES) * 4 // 3)  # unpadded base64
+    if not cursor.startswith(prefix) or len(cursor) != length:
+        raise invalid
+    try:
+        signed = base64.urlsafe_b64decode(cursor[len(prefix) :] + "==")
+    except (binascii.Error, ValueError):
+        raise invalid from None
+    raw, mac = signed[:size], signed[size:]
+    if len(raw) != size or not hmac.compare_digest(mac, _cursor_mac(prefix, raw, key)):
+        raise invalid
+    if seal(prefix, raw, key) != cursor:
+        raise invalid  # a non-canonical spelling of the same bytes
+    return raw
+
+
+def to_micros(moment: datetime) -> int:
+    """Return *moment* as microseconds since the Unix epoch (how cursors hold a time)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(micros: int) -> datetime:
+    """Return the UTC time *micros* microseconds after the Unix epoch.
+
+    Raises:
+        OverflowError: the time is out of range.
+    """
+    return _EPOCH + timedelta(microseconds=micros)
 
 
 def encode_cursor(position: ListPosition, key: bytes) -> str:
     """Return the opaque cursor for *position*, signed with *key* (HMAC-SHA256, 128 bits)."""
-    micros = (position.created_at - _EPOCH) // timedelta(microseconds=1)
-    raw = _CURSOR_LAYOUT.pack(micros, position.user_id.bytes)
-    signed = raw + _cursor_mac(raw, key)
-    return _CURSOR_PREFIX + base64.urlsafe_b64encode(signed).decode("ascii").rstrip("=")
+    raw = _CURSOR_LAYOUT.pack(to_micros(position.created_at), position.user_id.bytes)
+    return seal(_CURSOR_PREFIX, raw, key)
 
 
 def decode_cursor(cursor: str, key: bytes) -> ListPosition:
@@ -78,24 +121,9 @@ def decode_cursor(cursor: str, key: bytes) -> ListPosition:
     Raises:
         InvalidCursorError: *cursor* was not made by :func:`encode_cursor` with *key*.
     """
-    invalid = InvalidCursorError("cursor", "is not a cursor this service handed out")
-    if not cursor.startswith(_CURSOR_PREFIX) or len(cursor) != _CURSOR_LENGTH:
-        raise invalid
-    try:
-        signed = base64.urlsafe_b64decode(cursor[len(_CURSOR_PREFIX) :] + "==")
-    except (binascii.Error, ValueError):
-        raise invalid from None
-    raw, mac = signed[: _CURSOR_LAYOUT.size], signed[_CURSOR_LAYOUT.size :]
-    if not hmac.compare_digest(mac, _cursor_mac(raw, key)):
-        raise invalid
+    raw = unseal(_CURSOR_PREFIX, cursor, _CURSOR_LAYOUT.size, key)
     micros, id_bytes = _CURSOR_LAYOUT.unpack(raw)
     try:
-        position = ListPosition(
-            created_at=_EPOCH + timedelta(microseconds=micros),
-            user_id=UserId(UUID(bytes=id_bytes)),
-        )
+        return ListPosition(created_at=from_micros(micros), user_id=UserId(UUID(bytes=id_bytes)))
     except OverflowError:  # signed by us, so only a key shared with something else gets here
-        raise invalid from None
-    if encode_cursor(position, key) != cursor:
-        raise invalid  # a non-canonical spelling of the same bytes
-    return position
+        raise InvalidCursorError("cursor", "is not a cursor this service handed out") from None
