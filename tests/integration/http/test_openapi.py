@@ -31,6 +31,8 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str], bool]] = {
     ),
     ("post", "/api/auth/logout"): ("204", {"400", "401", "413", "415", "422", "429", "503"}, True),
     ("get", "/api/auth/me"): ("200", {"401", "415", "503"}, True),
+    ("get", "/api/auth/events"): ("200", {"401", "415", "422", "503"}, True),
+    ("get", "/api/audit"): ("200", {"401", "403", "415", "422", "503"}, True),
     ("get", "/api/users"): ("200", {"401", "403", "415", "422", "503"}, True),
     ("get", "/api/users/{user_id}"): ("200", {"401", "403", "404", "415", "503"}, True),
     ("put", "/api/users/{user_id}"): (

@@ -25,6 +25,7 @@ from litestar.types import ControllerRouterHandler
 from usermgmt import Settings, UserManagement, UserMgmtError
 from usermgmt.entrypoints.http.access_log import REQUEST_ID_HEADER, AccessLog
 from usermgmt.entrypoints.http.allow import AllowedMethods
+from usermgmt.entrypoints.http.audit import AuditController
 from usermgmt.entrypoints.http.auth import AuthController
 from usermgmt.entrypoints.http.limits import EXEMPT_BY_DEFAULT, STORE, rate_limit
 from usermgmt.entrypoints.http.openapi import finish_openapi, openapi_config
@@ -76,6 +77,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         readiness,
         AuthController,
         UsersController,
+        AuditController,
     ]
     if keys := service.jwks():
         handlers.append(jwks_route(keys))

@@ -1,4 +1,4 @@
-"""``/api/auth``: sign in, rotate the refresh token, sign out, and who am I."""
+"""``/api/auth``: sign in, rotate the refresh token, sign out, who am I, and my security events."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
 from usermgmt import Principal, UserManagement
+from usermgmt.entrypoints.http.audit import CURSOR_422, Cursor, PerPage
 from usermgmt.entrypoints.http.limits import RATE_LIMITED
 from usermgmt.entrypoints.http.responses import errors
 from usermgmt.entrypoints.http.schemas import (
+    AuditSliceResponse,
     LoginRequest,
     LoginResponse,
     LogoutRequest,
@@ -126,3 +128,26 @@ class AuthController(Controller):
     async def me(self, principal: NamedDependency[Principal]) -> UserResponse:
         """Return the user the access token belongs to, as stored now."""
         return UserResponse.from_domain(principal.user)
+
+    @get(
+        "/events",
+        operation_id="listOwnAuditEvents",
+        summary="My security events",
+        security=SECURED,
+        responses=errors(401, 422, 503, s422=CURSOR_422),
+    )
+    async def events(
+        self,
+        principal: NamedDependency[Principal],
+        service: NamedDependency[UserManagement],
+        cursor: Cursor = None,
+        per_page: PerPage = 20,
+    ) -> AuditSliceResponse:
+        """List the audit rows about one's own account, newest first.
+
+        Sign-ins (failed ones too), sessions, password and profile changes.
+        On a row an admin caused, the admin's id, address and user agent are
+        left out.
+        """
+        found = await service.list_own_audit_events(principal, cursor=cursor, per_page=per_page)
+        return AuditSliceResponse.from_domain(found)

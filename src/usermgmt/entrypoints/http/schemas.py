@@ -12,7 +12,16 @@ from uuid import UUID
 
 import msgspec
 
-from usermgmt import Readiness, Role, TokenPair, User, UserPage, UserSlice
+from usermgmt import (
+    AuditEntry,
+    AuditSlice,
+    Readiness,
+    Role,
+    TokenPair,
+    User,
+    UserPage,
+    UserSlice,
+)
 from usermgmt.domain.model import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from usermgmt.domain.rules.passwords import PASSWORD_MAX_LENGTH
 
@@ -202,6 +211,54 @@ class UserSliceResponse(msgspec.Struct):
         """Show *found*."""
         return cls(
             items=[UserResponse.from_domain(u) for u in found.items],
+            next_cursor=found.next_cursor,
+        )
+
+
+class AuditEventResponse(msgspec.Struct):
+    """One row of the audit log; unknown values (an address from the CLI) are null."""
+
+    id: int
+    at: datetime
+    type: str
+    outcome: str
+    actor_id: UUID | None
+    user_id: UUID | None
+    session_id: UUID | None
+    ip: str | None
+    user_agent: str | None
+    request_id: str | None
+    details: dict[str, str | int | bool | list[str] | None]
+
+    @classmethod
+    def from_domain(cls, entry: AuditEntry) -> AuditEventResponse:
+        """Show *entry*."""
+        return cls(
+            id=entry.id or 0,
+            at=entry.at,
+            type=entry.type,
+            outcome=str(entry.outcome),
+            actor_id=entry.actor_id,
+            user_id=entry.user_id,
+            session_id=entry.session_id,
+            ip=entry.context.ip or None,
+            user_agent=entry.context.user_agent or None,
+            request_id=entry.context.request_id or None,
+            details=dict(entry.details),
+        )
+
+
+class AuditSliceResponse(msgspec.Struct):
+    """Audit rows after a cursor, newest first; ``next_cursor`` is null after the last."""
+
+    items: list[AuditEventResponse]
+    next_cursor: str | None
+
+    @classmethod
+    def from_domain(cls, found: AuditSlice) -> AuditSliceResponse:
+        """Show *found*."""
+        return cls(
+            items=[AuditEventResponse.from_domain(e) for e in found.items],
             next_cursor=found.next_cursor,
         )
 
