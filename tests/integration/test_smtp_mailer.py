@@ -105,6 +105,19 @@ async def test_a_wrong_password_is_a_permanent_failure_that_hides_it(
     assert server.messages == []
 
 
+async def test_a_password_is_never_sent_in_clear_text(mail_server: StartMailServer) -> None:
+    """smtp:// to a server without STARTTLS that would take a login: refused before AUTH."""
+    server = mail_server(tls="none", users=USERS)
+    mailer = mailer_from_url(server.url("smtp", user="ann", password=_QUOTED), sender=SENDER)
+
+    with pytest.raises(PermanentMailError, match="in clear text") as caught:
+        await mailer.send(message())
+
+    assert server.logins == []
+    assert server.messages == []
+    assert "s3cret" not in str(caught.value)
+
+
 async def test_a_server_that_is_down_is_a_transient_failure(
     mail_server: StartMailServer,
 ) -> None:

@@ -49,7 +49,8 @@ class SmtpMailer:
     """Send each message to the SMTP server at *host*:*port* from *sender*.
 
     *username* and *password* log in (AUTH, whichever of PLAIN and LOGIN the
-    server offers) when given. *cafile* adds a certificate authority to trust
+    server offers) when given, and only over TLS: a password is never sent
+    in clear text. *cafile* adds a certificate authority to trust
     (a private one); the system's authorities are trusted otherwise, and a
     certificate is always checked. *timeout* bounds each step, in seconds.
     """
@@ -76,20 +77,30 @@ class SmtpMailer:
                 connection, or answered 4xx.
             PermanentMailError: the server refused the credentials, the
                 sender or the recipient (5xx), lacks what the URL requires
-                (STARTTLS, AUTH), or its certificate is not trusted.
+                (STARTTLS, AUTH, or TLS before a login), or its certificate
+                is not trusted.
         """
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            use_tls=self.security is SmtpSecurity.TLS,
+            start_tls=True if self.security is SmtpSecurity.STARTTLS else None,
+            tls_context=self._tls_context(),
+            timeout=self.timeout,
+        )
         try:
-            await aiosmtplib.send(
-                to_mime(message, self.sender),
-                hostname=self.host,
-                port=self.port,
-                username=self.username,
-                password=self.password,
-                use_tls=self.security is SmtpSecurity.TLS,
-                start_tls=True if self.security is SmtpSecurity.STARTTLS else None,
-                tls_context=self._tls_context(),
-                timeout=self.timeout,
-            )
+            async with client:  # connects, and takes STARTTLS as the URL says
+                if self.username is not None:
+                    if client.get_transport_info("ssl_object") is None:
+                        raise PermanentMailError(  # noqa: TRY301 - raised as it is, below
+                            f"SMTP server {self.host}:{self.port} offers no STARTTLS: the "
+                            "password would cross the network in clear text (use smtp+tls:// "
+                            "or smtps://, or a relay that needs no login)"
+                        )
+                    await client.login(self.username, self.password or "")
+                await client.send_message(to_mime(message, self.sender))
+        except PermanentMailError:
+            raise
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise self._failure(exc) from exc
 
