@@ -41,6 +41,34 @@ def test_every_kind_renders_from_the_shipped_templates(kind: MailKind) -> None:
         assert value in sent.text
 
 
+@pytest.mark.parametrize("kind", list(MailKind))
+def test_every_shipped_kind_has_an_html_part_with_its_values_escaped(kind: MailKind) -> None:
+    """The HTML alternative shows the same values, as text, and a link kind links."""
+    templates = load_templates(APP_URL)
+    values = _values(kind) | (
+        {"link": f"{APP_URL}/verify-email#token=a&b"} if "link" in _values(kind) else {}
+    )
+
+    sent = templates.compose(kind, Mailbox("ann@example.org", "Ann <b>&"), **values)
+
+    assert sent.html is not None
+    assert sent.html.startswith("<!DOCTYPE html>")
+    assert "Ann &lt;b&gt;&amp;" in sent.html
+    assert "<b>&" not in sent.html
+    assert "$" not in sent.html
+    if "link" in values:
+        assert f'href="{APP_URL}/verify-email#token=a&amp;b"' in sent.html
+
+
+def test_an_html_override_of_a_link_kind_must_show_the_link(tmp_path: Path) -> None:
+    """The HTML part of a kind that sends a link is refused without $link, like the text."""
+    _write(tmp_path, "reset-password.txt", "Subject: Reset\n\n$link\n")
+    _write(tmp_path, "reset-password.html", "<p>Reset it</p>")
+
+    with pytest.raises(ConfigurationError, match=r"\(HTML\): reset-password mail must show"):
+        load_templates(APP_URL, tmp_path)
+
+
 def test_a_user_without_a_name_is_greeted_by_address() -> None:
     """$name falls back to the address."""
     templates = load_templates(APP_URL)

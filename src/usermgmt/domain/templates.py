@@ -94,9 +94,11 @@ class MailTemplate:
             text=_template(kind, body.removeprefix("\n"), origin),
             html=None if html_source is None else _template(kind, html_source, f"{origin} (HTML)"),
         )
-        if "link" in PLACEHOLDERS[kind] and "link" not in parsed.text.get_identifiers():
-            msg = f"{origin}: {kind} mail must show $link, or nobody can follow it"
-            raise ConfigurationError(msg)
+        if "link" in PLACEHOLDERS[kind]:
+            for part, where in ((parsed.text, origin), (parsed.html, f"{origin} (HTML)")):
+                if part is not None and "link" not in part.get_identifiers():
+                    msg = f"{where}: {kind} mail must show $link, or nobody can follow it"
+                    raise ConfigurationError(msg)
         return parsed
 
     def render(self, values: Mapping[str, str]) -> tuple[str, str, str | None]:
