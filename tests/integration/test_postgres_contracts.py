@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -15,8 +16,9 @@ from tests.contracts import (
     LoginAttemptStoreContract,
     SessionStoreContract,
     UserRepositoryContract,
+    make_user,
 )
-from tests.credentials_contract import CredentialStoreContract
+from tests.credentials_contract import CredentialStoreContract, add_user_with_password
 from tests.dispatch_contract import DispatcherContract, Recorder
 from tests.mail_delivery_contract import MailDeliveryContract
 from tests.onetime_contract import OneTimeTokenStoreContract
@@ -46,6 +48,28 @@ class TestPostgresCredentials(CredentialStoreContract):
     @pytest.fixture
     def uow(self, database: PostgresDatabase) -> UnitOfWork:
         return database.uow
+
+    async def test_a_login_reads_the_user_and_the_password_in_one_statement(
+        self, uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """One round trip before the hash check, as when the hash was a column of users."""
+        user = make_user()
+        credential = await add_user_with_password(uow, user)
+        sent: list[object] = []
+        execute = psycopg.AsyncCursor.execute
+
+        async def counted(
+            cursor: psycopg.AsyncCursor[Any], query: Any, *args: Any, **kw: Any
+        ) -> Any:
+            sent.append(query)
+            return await execute(cursor, query, *args, **kw)
+
+        monkeypatch.setattr(psycopg.AsyncCursor, "execute", counted)
+        async with uow.standalone() as repos:
+            found = await repos.credentials.for_login(user.email)
+
+        assert found == (user, credential)
+        assert len(sent) == 1
 
 
 class TestPostgresSessions(SessionStoreContract):
