@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from usermgmt import __version__
-from usermgmt.entrypoints.cli import db, keys, sessions, users
+from usermgmt.entrypoints.cli import audit, db, keys, sessions, users
 from usermgmt.entrypoints.cli.context import ServiceOpener
 from usermgmt.entrypoints.cli.serve import serve
 
@@ -16,8 +16,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold passwords and URLs with secrets
     help=(
-        "Administer usermgmt: users, sessions, signing keys and the database schema; "
-        "serve the HTTP API.\n\n"
+        "Administer usermgmt: users, sessions, the audit log, signing keys and the database "
+        "schema; serve the HTTP API.\n\n"
         "Commands that touch data take --database-url (or USERMGMT_DATABASE_URL) and "
         "otherwise use the embedded database. Exit status: 0 success, 1 refused by "
         "usermgmt (not found, conflict, invalid), 2 usage error."
@@ -48,6 +48,7 @@ def root(
 app.command("serve")(serve)
 app.add_typer(users.app, name="users")
 app.add_typer(sessions.app, name="sessions")
+app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 
