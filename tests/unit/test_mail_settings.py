@@ -9,6 +9,9 @@ import pytest
 
 from tests.mail_delivery_contract import queued
 from usermgmt import ConfigurationError, Environment, Settings, UserManagement
+from usermgmt.domain.context import request_context
+from usermgmt.domain.events import RequestContext
+from usermgmt.domain.mail import Mailbox, MailKind
 from usermgmt.testing import InMemoryMailer, memory_service
 
 pytestmark = pytest.mark.anyio
@@ -134,3 +137,53 @@ async def test_a_memory_mailer_given_to_the_service_receives_its_mail(settings: 
         await service.dispatch_events()
 
     assert [sent.subject for sent in mailer.sent] == ["Confirm your email address"]
+
+
+async def test_a_flow_queues_a_rendered_message_that_the_dispatcher_sends(
+    settings: Settings,
+) -> None:
+    """QueueMail renders the template in the flow's transaction, with the request's context."""
+    mailer = InMemoryMailer()
+    async with memory_service(
+        settings.evolve(app_url="https://id.example.org"), mailer=mailer
+    ) as um:
+        queue = um.use_cases.queue_mail
+        link = queue.link("verify-email", "t0k3n")
+        with request_context(RequestContext(ip="192.0.2.9", request_id="r-9")):
+            async with um._parts.uow() as tx:
+                queued_event = await queue(
+                    tx,
+                    MailKind.VERIFY_EMAIL,
+                    Mailbox("ann@example.org", "Ann"),
+                    link=link,
+                    valid_for="24 hours",
+                )
+
+        await um.dispatch_events()
+
+    assert link == "https://id.example.org/verify-email#token=t0k3n"
+    assert queued_event.context.request_id == "r-9"
+    [sent] = mailer.sent
+    assert sent.subject == "Confirm your email address"
+    assert link in sent.text
+    assert sent.html is not None
+    assert f'href="{link}"' in sent.html
+
+
+async def test_mail_queued_by_a_flow_that_fails_is_never_sent(settings: Settings) -> None:
+    """The message is part of the flow's transaction: a failure after queueing takes it back."""
+    mailer = InMemoryMailer()
+    async with memory_service(settings, mailer=mailer) as um:
+
+        async def flow() -> None:
+            async with um._parts.uow() as tx:
+                await um.use_cases.queue_mail(
+                    tx, MailKind.PASSWORD_CHANGED, Mailbox("ann@example.org")
+                )
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            await flow()
+        await um.dispatch_events()
+
+    assert mailer.sent == []

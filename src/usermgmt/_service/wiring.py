@@ -28,7 +28,7 @@ from usermgmt.usecases.audit import (
 from usermgmt.usecases.events import DispatchEvents
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.login import Authenticate
-from usermgmt.usecases.mail import DeliverMail
+from usermgmt.usecases.mail import DeliverMail, QueueMail
 from usermgmt.usecases.maintenance import PurgeExpired
 from usermgmt.usecases.sessions import (
     Logout,
@@ -61,6 +61,8 @@ class UseCases:
     dispatch_events: DispatchEvents
     deliver_mail: DeliverMail
     """The outbox's mail subscriber (subscribed by :func:`wire`)."""
+    queue_mail: QueueMail
+    """The step a flow queues its mail with, in its own unit of work."""
     list_audit_events: ListAuditEvents
     list_own_audit_events: ListOwnAuditEvents
     purge_audit_events: PurgeAuditEvents
@@ -142,6 +144,7 @@ def wire(parts: Parts) -> UseCases:
         ),
         dispatch_events=dispatch,
         deliver_mail=deliver_mail,
+        queue_mail=QueueMail(templates=lambda: p.mail.resolve().templates, clock=p.clock),
         list_audit_events=ListAuditEvents(uow=p.uow, secrets=p.secrets),
         list_own_audit_events=ListOwnAuditEvents(uow=p.uow, secrets=p.secrets),
         purge_audit_events=PurgeAuditEvents(uow=p.uow, clock=p.clock),

@@ -1,7 +1,8 @@
-"""Sending the mail that use cases queue: the outbox's mail subscriber.
+"""Queueing mail in a unit of work, and sending it: the outbox's mail subscriber.
 
-A flow queues a message by recording a :class:`MailRequested` event in the
-unit of work of the change that causes it, so the message exists if and only
+A flow queues a message with :class:`QueueMail`, which renders its template
+and records a :class:`MailRequested` event in the unit of work of the change
+that causes it, so the message exists if and only
 if the change commits, and no request waits on a mail server. The running
 service's dispatcher hands each one to :class:`DeliverMail`: a failure worth
 retrying comes back with the dispatcher's back-off (1 s, doubling, up to an
@@ -17,8 +18,12 @@ from typing import Literal
 
 import attrs
 
+from usermgmt.domain.context import current_request
 from usermgmt.domain.errors import PermanentMailError, TransientMailError, ValidationError
 from usermgmt.domain.events import Delivery, MailRequested
+from usermgmt.domain.mail import Mailbox, MailKind
+from usermgmt.domain.templates import MailTemplates
+from usermgmt.ports import Clock, Repositories
 from usermgmt.ports.mail import Mailer
 from usermgmt.usecases.events import GiveUpDelivery
 
@@ -26,6 +31,37 @@ log = logging.getLogger("usermgmt.mail")
 
 Outcome = Literal["sent", "failed"]
 """What became of a message: sent, or given up for good."""
+
+
+@attrs.frozen(kw_only=True)
+class QueueMail:
+    """Render a template and queue its message in a unit of work: how a flow sends mail.
+
+    *templates* returns the loaded templates (they are loaded on first use).
+    """
+
+    _templates: Callable[[], MailTemplates]
+    _clock: Clock
+
+    def link(self, page: str, token: str) -> str:
+        """Return the link to *page* with *token* in its fragment (see ``MailTemplates.link``)."""
+        return self._templates().link(page, token)
+
+    async def __call__(
+        self, tx: Repositories, kind: MailKind, to: Mailbox, **values: str
+    ) -> MailRequested:
+        """Queue the *kind* message to *to* in *tx*, with *kind*'s placeholders in *values*.
+
+        The message is sent if and only if *tx* commits. Returns the event recorded.
+
+        Raises:
+            TypeError: *values* are not exactly *kind*'s placeholders.
+            ConfigurationError: the templates cannot be loaded.
+        """
+        message = self._templates().compose(kind, to, **values)
+        queued = MailRequested.of(message, at=self._clock.now(), context=current_request())
+        await tx.outbox.add(queued)
+        return queued
 
 
 def message_id(delivery: Delivery[MailRequested]) -> str:
