@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -83,6 +84,9 @@ def test_the_json_format_logs_one_object_per_line_with_the_route_template(
     user_id = "0b5c4f4e-8a4b-4c43-9a52-6a2d36b1c2a1"
     with serving(*args, env=env, log_dir=tmp_path) as server:
         answer = httpx.get(f"{server.url}/api/users/{user_id}", headers={"User-Agent": "probe"})
+        deadline = time.monotonic() + 10  # the line is written just after the answer is sent
+        while f"/api/users/{user_id}" not in server.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
         log = server.log()
 
     entries = [json.loads(line) for line in log.splitlines() if line.strip()]
