@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 
 from tests import pgbouncer
-from usermgmt import InvalidTokenError, Settings, UserManagement
+from usermgmt import SYSTEM, InvalidTokenError, Settings, UserManagement
 from usermgmt.adapters.postgres import Migrator, PostgresDatabase
 from usermgmt.adapters.postgres.migrate import bundled_migrations
 
@@ -84,3 +85,28 @@ async def test_sessions_rotate_and_end_through_the_pooler(pooled: str, settings:
                 await um.validate_access_token(pair.access_token)
 
         await asyncio.gather(*(one_user(n) for n in range(4)))
+
+
+async def test_the_audit_purge_flag_stays_in_its_transaction_through_the_pooler(
+    pooled: str, settings: Settings
+) -> None:
+    """Purges and appends interleave on two server connections; no other delete gets through."""
+    await Migrator(pooled).migrate()
+    async with UserManagement.from_url(pooled, settings) as um:
+        for n in range(4):
+            await um.register_user(f"audited{n}@example.com", PASSWORD)
+
+        async def purge_and_write(n: int) -> None:
+            await um.purge_audit_events(datetime(2000, 1, 1, tzinfo=UTC), actor=SYSTEM)
+            await um.register_user(f"later{n}@example.com", PASSWORD)
+
+        await asyncio.gather(*(purge_and_write(n) for n in range(4)))
+        rows = (await um.list_audit_events(actor=SYSTEM, per_page=100)).items
+
+    assert sorted(r.type for r in rows) == ["audit_purged"] * 4 + ["user_registered"] * 8
+    for _ in range(4):  # each of the pooler's server connections, and then some
+        with (
+            psycopg.connect(pooled, autocommit=True) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            conn.execute("DELETE FROM audit_events")
