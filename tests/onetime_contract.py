@@ -9,7 +9,7 @@ import pytest
 
 from tests.contracts import NOW, add_user, make_user
 from usermgmt.domain.model import User
-from usermgmt.domain.onetime import OneTimeToken, Purpose, hash_one_time_token
+from usermgmt.domain.onetime import IssueQuota, OneTimeToken, Purpose, hash_one_time_token
 from usermgmt.ports import UnitOfWork
 
 HOUR = timedelta(hours=1)
@@ -165,3 +165,66 @@ class OneTimeTokenStoreContract:
 
         assert purged == 1
         assert await spend(uow, live) == live_stored
+
+    async def test_find_returns_a_live_token_and_leaves_it_unspent(self, uow: UnitOfWork) -> None:
+        """Looking a token up spends nothing; another purpose or its expiry finds nothing."""
+        user = await add_user(uow, make_user())
+        token, stored = await issue(uow, user, lifetime=HOUR)
+        digest = hash_one_time_token(token)
+
+        async with uow() as tx:
+            found = await tx.one_time_tokens.find(digest, Purpose.RESET_PASSWORD, NOW)
+            other = await tx.one_time_tokens.find(digest, Purpose.VERIFY_EMAIL, NOW)
+            expired = await tx.one_time_tokens.find(digest, Purpose.RESET_PASSWORD, NOW + HOUR)
+
+        assert (found, other, expired) == (stored, None, None)
+        assert await spend(uow, token) == stored
+
+    async def test_the_quota_allows_one_a_minute_and_five_an_hour(self, uow: UnitOfWork) -> None:
+        """A second token within a minute is refused (the first stays); so is a sixth in an hour."""
+        user = await add_user(uow, make_user())
+        quota = IssueQuota()
+
+        async def issue_at(minutes: float) -> tuple[bool, str]:
+            token, stored = OneTimeToken.issue(
+                user_id=user.id,
+                purpose=Purpose.VERIFY_EMAIL,
+                now=NOW + timedelta(minutes=minutes),
+                lifetime=timedelta(days=1),
+            )
+            async with uow() as tx:
+                return await tx.one_time_tokens.issue(stored, quota=quota), token
+
+        first = await issue_at(0)
+        too_soon = await issue_at(0.5)
+        async with uow() as tx:
+            digest = hash_one_time_token(first[1])
+            assert await tx.one_time_tokens.find(digest, Purpose.VERIFY_EMAIL, NOW)
+        later = [await issue_at(minute) for minute in (1, 2, 3, 4)]
+        sixth = await issue_at(5)
+        next_hour = await issue_at(61)
+
+        assert first[0]
+        assert not too_soon[0]
+        assert [issued for issued, _ in later] == [True] * 4
+        assert not sixth[0]
+        assert next_hour[0]
+        for _, token in (first, too_soon, *later, sixth):
+            assert await spend(uow, token, Purpose.VERIFY_EMAIL, at=timedelta(hours=2)) is None
+        assert await spend(uow, next_hour[1], Purpose.VERIFY_EMAIL, at=timedelta(hours=2))
+
+    async def test_the_quota_counts_each_user_and_purpose_apart(self, uow: UnitOfWork) -> None:
+        """One user's reset does not use up another's, nor the same user's verification."""
+        ann = await add_user(uow, make_user())
+        bob = await add_user(uow, make_user("bob@example.org"))
+        results = []
+        for user, purpose in (
+            (ann, Purpose.RESET_PASSWORD),
+            (bob, Purpose.RESET_PASSWORD),
+            (ann, Purpose.VERIFY_EMAIL),
+        ):
+            _, stored = OneTimeToken.issue(user_id=user.id, purpose=purpose, now=NOW, lifetime=HOUR)
+            async with uow() as tx:
+                results.append(await tx.one_time_tokens.issue(stored, quota=IssueQuota()))
+
+        assert results == [True, True, True]

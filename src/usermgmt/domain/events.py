@@ -163,6 +163,25 @@ class PasswordChanged(Event):
 
 
 @attrs.frozen(kw_only=True)
+class PasswordResetRequested(Event):
+    """Someone asked for a reset link for *email*: any address, an account's or not.
+
+    Recorded for every request alike, so that the request does the same work
+    whoever owns the address; the mail (to a live, active account only) is
+    decided when the event is delivered.
+    """
+
+    email: str
+
+
+@attrs.frozen(kw_only=True)
+class PasswordReset(Event):
+    """A user's password was set through a reset link; every session of the user ended."""
+
+    user_id: UserId
+
+
+@attrs.frozen(kw_only=True)
 class UserUpdated(Event):
     """Some of a user's fields changed (a password change is :class:`PasswordChanged`).
 
@@ -275,6 +294,8 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
         LoggedOut,
         SessionsRevoked,
         PasswordChanged,
+        PasswordResetRequested,
+        PasswordReset,
         UserUpdated,
         UserDeleted,
         UserRestored,

@@ -32,6 +32,23 @@ class Purpose(enum.StrEnum):
     LOGIN_CHALLENGE = "login_challenge"
 
 
+@attrs.frozen(kw_only=True)
+class IssueQuota:
+    """How often a user may be sent a token of one purpose: the mail links' throttle.
+
+    At most one token per *min_interval*, and *per_window* per *window*;
+    beyond that, nothing is issued (and so nothing is mailed).
+    """
+
+    min_interval: timedelta = timedelta(seconds=60)
+    per_window: int = 5
+    window: timedelta = timedelta(hours=1)
+
+
+MAIL_QUOTA: Final = IssueQuota()
+"""The contract's limit for mailed links: one per address and purpose per minute, five an hour."""
+
+
 hash_one_time_token: Final = hash_token
 """The digest a one-time token is stored under (:func:`~usermgmt.domain.model.hash_token`)."""
 

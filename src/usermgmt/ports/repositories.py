@@ -22,7 +22,7 @@ from usermgmt.domain.model import (
     User,
     UserId,
 )
-from usermgmt.domain.onetime import OneTimeToken, Purpose
+from usermgmt.domain.onetime import IssueQuota, OneTimeToken, Purpose
 from usermgmt.domain.rules.listing import ListPosition
 from usermgmt.ports.audit import AuditLog
 from usermgmt.ports.events import EventOutbox
@@ -209,8 +209,17 @@ class DeviceTokenStore(Protocol):
 class OneTimeTokenStore(Protocol):
     """One-time tokens, stored as digests: at most one live token per user and purpose."""
 
-    async def issue(self, token: OneTimeToken) -> None:
-        """Store *token*, voiding the user's earlier token of the same purpose."""
+    async def issue(self, token: OneTimeToken, *, quota: IssueQuota | None = None) -> bool:
+        """Store *token*, voiding the user's earlier token of the same purpose; return True.
+
+        With *quota*, nothing changes and False is returned when the user's
+        tokens of that purpose were issued too often (see :class:`IssueQuota`;
+        the count is kept with the user's live token of the purpose).
+        """
+        ...
+
+    async def find(self, token_hash: bytes, purpose: Purpose, now: datetime) -> OneTimeToken | None:
+        """Return the live token of *purpose* stored under *token_hash*, leaving it unspent."""
         ...
 
     async def spend(

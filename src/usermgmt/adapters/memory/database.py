@@ -13,7 +13,7 @@ from usermgmt.adapters.memory.outbox import InMemoryOutbox
 from usermgmt.domain.credentials import CredentialId, PasswordCredential
 from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.model import RefreshToken, Session, SessionId, User, UserId
-from usermgmt.domain.onetime import OneTimeToken
+from usermgmt.domain.onetime import OneTimeToken, Purpose
 from usermgmt.domain.rules.throttle import FailureRecord
 
 
@@ -32,6 +32,8 @@ class InMemoryDatabase:
     tokens: dict[bytes, RefreshToken] = attrs.Factory(dict)
     devices: dict[bytes, DeviceToken] = attrs.Factory(dict)
     one_time_tokens: dict[bytes, OneTimeToken] = attrs.Factory(dict)
+    one_time_windows: dict[tuple[UserId, Purpose], IssueWindow] = attrs.Factory(dict)
+    """Each user's live token of a purpose, with the count of its quota."""
     counters: dict[str, StoredCounter] = attrs.Factory(dict)
     outbox: InMemoryOutbox = attrs.Factory(InMemoryOutbox)
     audit: InMemoryAuditTable = attrs.Factory(InMemoryAuditTable)
@@ -42,6 +44,15 @@ class InMemoryDatabase:
         if self.lock is None:
             self.lock = anyio.Lock()
         return self.lock
+
+
+@attrs.frozen(kw_only=True)
+class IssueWindow:
+    """A user's live one-time token of a purpose, and how many were issued since *started_at*."""
+
+    token_hash: bytes
+    started_at: datetime
+    issued: int
 
 
 @attrs.frozen(kw_only=True)
