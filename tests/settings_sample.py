@@ -44,6 +44,7 @@ EVERY_SETTING: Final = Settings(
     mail_url="smtps://mailer:p%40ss@smtp.example.org:465?timeout=5",
     mail_from="Example ID <id@example.org>",
     mail_max_attempts=3,
+    reset_ttl=900,
     mail_templates=Path("/etc/usermgmt/mail"),
 )
 """A value for each setting that is not its default (a new setting adds one here)."""

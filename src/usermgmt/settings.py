@@ -421,6 +421,9 @@ class Settings:
     mail_max_attempts: int = setting(
         10, _positive, "Delivery attempts before a message is marked failed.", metavar="N"
     )
+    reset_ttl: int = setting(
+        1800, _positive, "Seconds a password-reset link stays valid.", metavar="SECONDS"
+    )
     mail_templates: Path | None = setting(
         None,
         Path,
@@ -471,6 +474,11 @@ class Settings:
     def effective_mail_url(self) -> str:
         """``USERMGMT_MAIL_URL``, or ``console:`` where none is set (development)."""
         return self.mail_url or "console:"
+
+    @property
+    def mail_enabled(self) -> bool:
+        """Whether the service sends mail at all (``USERMGMT_MAIL_URL`` is not ``disabled``)."""
+        return self.effective_mail_url.strip() != "disabled"
 
     @property
     def is_production(self) -> bool:

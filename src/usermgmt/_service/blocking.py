@@ -54,6 +54,8 @@ class BlockingUserManagement:
     check_readiness = blocking(UserManagement.check_readiness)
     pending_mail = blocking(UserManagement.pending_mail)
     purge_expired = blocking(UserManagement.purge_expired)
+    request_password_reset = blocking(UserManagement.request_password_reset)
+    reset_password = blocking(UserManagement.reset_password)
     register_user = blocking(UserManagement.register_user)
     authenticate = blocking(UserManagement.authenticate)
     refresh = blocking(UserManagement.refresh)

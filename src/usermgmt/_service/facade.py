@@ -41,6 +41,7 @@ from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.login import Authenticate
 from usermgmt.usecases.mail import Outcome
 from usermgmt.usecases.maintenance import PurgeExpired
+from usermgmt.usecases.recovery import RequestPasswordReset, ResetPassword
 from usermgmt.usecases.sessions import (
     Logout,
     RefreshSession,
@@ -331,6 +332,8 @@ class UserManagement:
     restore_user = UseCaseMethod(RestoreUser)
     revoke_sessions = UseCaseMethod(RevokeSessions)
     purge_expired = UseCaseMethod(PurgeExpired)
+    request_password_reset = UseCaseMethod(RequestPasswordReset)
+    reset_password = UseCaseMethod(ResetPassword)
     dispatch_events = UseCaseMethod(DispatchEvents)
     list_audit_events = UseCaseMethod(ListAuditEvents)
     list_own_audit_events = UseCaseMethod(ListOwnAuditEvents)

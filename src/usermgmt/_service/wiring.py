@@ -12,7 +12,7 @@ import attrs
 
 from usermgmt._service.factories import Parts
 from usermgmt.adapters.blocklist import common_passwords
-from usermgmt.domain.events import MailRequested
+from usermgmt.domain.events import MailRequested, PasswordResetRequested
 from usermgmt.domain.rules.passwords import PasswordPolicy
 from usermgmt.domain.rules.sessions import SessionPolicy
 from usermgmt.domain.rules.throttle import LoginThrottlePolicy
@@ -30,6 +30,7 @@ from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.login import Authenticate
 from usermgmt.usecases.mail import DeliverMail, QueueMail
 from usermgmt.usecases.maintenance import PurgeExpired
+from usermgmt.usecases.recovery import RequestPasswordReset, ResetPassword, SendPasswordReset
 from usermgmt.usecases.sessions import (
     Logout,
     RefreshSession,
@@ -58,6 +59,8 @@ class UseCases:
     restore_user: RestoreUser
     revoke_sessions: RevokeSessions
     purge_expired: PurgeExpired
+    request_password_reset: RequestPasswordReset
+    reset_password: ResetPassword
     dispatch_events: DispatchEvents
     deliver_mail: DeliverMail
     """The outbox's mail subscriber (subscribed by :func:`wire`)."""
@@ -110,6 +113,16 @@ def wire(parts: Parts) -> UseCases:
     dispatch = DispatchEvents(store=p.outbox, clock=p.clock)
     deliver_mail = DeliverMail(mailer=p.mail, max_attempts=p.settings.mail_max_attempts)
     dispatch.subscribe(MailRequested, deliver_mail)
+    queue_mail = QueueMail(templates=lambda: p.mail.resolve().templates, clock=p.clock)
+    dispatch.subscribe(
+        PasswordResetRequested,
+        SendPasswordReset(
+            uow=p.uow,
+            clock=p.clock,
+            queue_mail=queue_mail,
+            lifetime=timedelta(seconds=p.settings.reset_ttl),
+        ),
+    )
     return UseCases(
         register_user=RegisterUser(
             uow=p.uow, hasher=p.hasher, policy=rules.passwords, clock=p.clock, ids=p.ids
@@ -142,9 +155,15 @@ def wire(parts: Parts) -> UseCases:
             clock=p.clock,
             audit_retention=timedelta(days=p.settings.audit_retention_days),
         ),
+        request_password_reset=RequestPasswordReset(
+            uow=p.uow, clock=p.clock, mail_enabled=p.settings.mail_enabled
+        ),
+        reset_password=ResetPassword(
+            uow=p.uow, passwords=passwords, clock=p.clock, queue_mail=queue_mail
+        ),
         dispatch_events=dispatch,
         deliver_mail=deliver_mail,
-        queue_mail=QueueMail(templates=lambda: p.mail.resolve().templates, clock=p.clock),
+        queue_mail=queue_mail,
         list_audit_events=ListAuditEvents(uow=p.uow, secrets=p.secrets),
         list_own_audit_events=ListOwnAuditEvents(uow=p.uow, secrets=p.secrets),
         purge_audit_events=PurgeAuditEvents(uow=p.uow, clock=p.clock),

@@ -75,6 +75,18 @@ class CurrentPasswordRequiredError(ValidationError):
     """Changing one's own password requires the current password."""
 
 
+@attrs.define
+class InvalidOneTimeTokenError(ValidationError):
+    """A one-time token (a mailed link's) is unknown, spent, expired, voided or for another use.
+
+    One error, and one message, for every reason: the answer tells nothing
+    about which it was.
+    """
+
+    field: str = "token"
+    reason: str = "is invalid or has expired; ask for a new link"
+
+
 # --- 401: who are you? -----------------------------------------------------------------------
 
 
@@ -248,6 +260,16 @@ class UnavailableError(UserMgmtError):
     def message(self) -> str:
         """Say that the outage is temporary."""
         return "The database is unavailable; try again shortly."
+
+
+@attrs.define
+class MailDisabledError(UserMgmtError):
+    """The service sends no mail (``USERMGMT_MAIL_URL=disabled``), so this flow is closed."""
+
+    @property
+    def message(self) -> str:
+        """Say that the flow needs mail."""
+        return "This service sends no mail, so this request cannot be served."
 
 
 @attrs.define

@@ -16,10 +16,13 @@ from usermgmt.entrypoints.http.limits import RATE_LIMITED
 from usermgmt.entrypoints.http.responses import errors
 from usermgmt.entrypoints.http.schemas import (
     AuditSliceResponse,
+    AcceptedResponse,
+    ForgotPasswordRequest,
     LoginRequest,
     LoginResponse,
     LogoutRequest,
     RefreshRequest,
+    ResetPasswordRequest,
     TokenPairResponse,
     UserResponse,
 )
@@ -117,6 +120,61 @@ class AuthController(Controller):
         """
         all_sessions = data.all_sessions if data is not None else False
         await service.logout(principal, all_sessions=all_sessions)
+
+    @post(
+        "/password/forgot",
+        operation_id="forgotPassword",
+        summary="Ask for a password-reset link",
+        status_code=202,
+        opt=RATE_LIMITED,
+        responses=errors(
+            400,
+            413,
+            422,
+            429,
+            503,
+            s503="Mail is disabled (`mail-disabled`), or the database is unavailable.",
+        ),
+    )
+    async def forgot_password(
+        self, data: JSONBody[ForgotPasswordRequest], service: NamedDependency[UserManagement]
+    ) -> AcceptedResponse:
+        """Mail a link to set a new password, if the address belongs to a live, active account.
+
+        The answer is the same, in the same time, for every address, known or
+        not: the request is only recorded, and the mail is sent in the
+        background, at most once a minute and five times an hour per account.
+        The link (`{USERMGMT_APP_URL}/reset-password#token=…`) works once, for
+        `USERMGMT_RESET_TTL` seconds.
+        """
+        await service.request_password_reset(data.email)
+        return AcceptedResponse()
+
+    @post(
+        "/password/reset",
+        operation_id="resetPassword",
+        summary="Set a new password with a reset link",
+        status_code=204,
+        opt=RATE_LIMITED,
+        responses=errors(
+            400,
+            413,
+            422,
+            429,
+            503,
+            s422="The token is unknown, spent, expired or voided (one answer for all, on the "
+            "`token` field), or the password policy refuses the password.",
+        ),
+    )
+    async def reset_password(
+        self, data: JSONBody[ResetPasswordRequest], service: NamedDependency[UserManagement]
+    ) -> None:
+        """Spend a reset link's token and set the password; every session of the user ends.
+
+        No tokens are issued: the user signs in with the new password. A
+        notice goes to the account's address.
+        """
+        await service.reset_password(data.token, data.password)
 
     @get(
         "/me",

@@ -32,6 +32,7 @@ from usermgmt import (
     LastAdminError,
     LoginThrottledError,
     MailDeliveryError,
+    MailDisabledError,
     MigrationError,
     NotFoundError,
     OverloadedError,
@@ -63,6 +64,7 @@ _PROBLEMS: Final = (  # most specific first
     (ConflictError, 409, "conflict", "Conflict"),
     (ValidationError, 422, "invalid", "Invalid input"),
     (OverloadedError, 503, "overloaded", "Service overloaded"),
+    (MailDisabledError, 503, "mail-disabled", "Mail disabled"),
     (UnavailableError, 503, "unavailable", "Service unavailable"),
     # Mail is sent in the background, never in a request: reaching here is a bug, kept quiet.
     (MailDeliveryError, 503, "mail-unavailable", "Mail unavailable"),

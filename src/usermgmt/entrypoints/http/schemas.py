@@ -7,7 +7,7 @@ rather than a silent no-op, and cap every string before anything else runs.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 from uuid import UUID
 
 import msgspec
@@ -96,6 +96,34 @@ class LogoutRequest(msgspec.Struct, forbid_unknown_fields=True):
     """Which sessions to end: this one (default) or every session of the user."""
 
     all_sessions: bool = False
+
+
+OneTimeTokenField = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=TOKEN_MAX_LENGTH,
+        description="The token of a link mailed by the service (after `#token=` in the link).",
+    ),
+]
+
+
+class ForgotPasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The address to send a password-reset link to, if it has an account."""
+
+    email: EmailField
+
+
+class ResetPasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A reset link's token and the new password."""
+
+    token: OneTimeTokenField
+    password: NewPasswordField
+
+
+class AcceptedResponse(msgspec.Struct):
+    """The request was taken; whatever it leads to happens in the background."""
+
+    status: Literal["accepted"] = "accepted"
 
 
 class UserUpdateRequest(msgspec.Struct, forbid_unknown_fields=True):
