@@ -26,6 +26,8 @@ from usermgmt.domain.events import (
     LoginFailureReason,
     MailRequested,
     PasswordChanged,
+    PasswordReset,
+    PasswordResetRequested,
     RefreshTokenReused,
     RequestContext,
     SessionsRevoked,
@@ -61,6 +63,8 @@ def sample_events() -> list[Event]:
         LoggedOut(at=at, user_id=_USER, session_id=_SESSION, all_sessions=True),
         SessionsRevoked(at=at, user_id=_USER, actor_id=None, count=3),
         PasswordChanged(at=at, user_id=_USER, actor_id=_USER, kept_session_id=_SESSION),
+        PasswordResetRequested(at=at, context=ctx, email="ann@example.org"),
+        PasswordReset(at=at, user_id=_USER),
         UserUpdated(
             at=at,
             user_id=_USER,

@@ -33,6 +33,16 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str], bool]] = {
     ("get", "/api/auth/me"): ("200", {"401", "415", "503"}, True),
     ("get", "/api/auth/events"): ("200", {"401", "415", "422", "503"}, True),
     ("get", "/api/audit"): ("200", {"401", "403", "415", "422", "503"}, True),
+    ("post", "/api/auth/password/forgot"): (
+        "202",
+        {"400", "413", "415", "422", "429", "503"},
+        False,
+    ),
+    ("post", "/api/auth/password/reset"): (
+        "204",
+        {"400", "413", "415", "422", "429", "503"},
+        False,
+    ),
     ("get", "/api/users"): ("200", {"401", "403", "415", "422", "503"}, True),
     ("get", "/api/users/{user_id}"): ("200", {"401", "403", "404", "415", "503"}, True),
     ("put", "/api/users/{user_id}"): (
