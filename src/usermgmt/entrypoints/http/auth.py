@@ -15,8 +15,8 @@ from usermgmt.entrypoints.http.audit import CURSOR_422, Cursor, PerPage
 from usermgmt.entrypoints.http.limits import RATE_LIMITED
 from usermgmt.entrypoints.http.responses import errors
 from usermgmt.entrypoints.http.schemas import (
-    AuditSliceResponse,
     AcceptedResponse,
+    AuditSliceResponse,
     ForgotPasswordRequest,
     LoginRequest,
     LoginResponse,

@@ -1,4 +1,4 @@
--- usermgmt schema, version 9: how often each user's one-time tokens were issued.
+-- usermgmt schema, version 10: how often each user's one-time tokens were issued.
 --
 -- A mailed link may be sent at most once a minute and five times an hour per user and
 -- purpose. The row of a user's live token keeps when its current hour began and how
