@@ -16,6 +16,7 @@ import pytest
 from usermgmt import EmailTakenError, Role
 from usermgmt.domain.devices import DeviceToken, hash_device_token
 from usermgmt.domain.model import (
+    USER_AGENT_MAX_LENGTH,
     Email,
     RefreshToken,
     Session,
@@ -457,6 +458,91 @@ class SessionStoreContract:
         assert (ended, again) == (3, 0)
         assert kept == user
         assert all(s is not None and s.revoked_at == NOW for s in gone)
+
+    async def test_a_session_reads_back_with_where_and_how_it_began(self, uow: UnitOfWork) -> None:
+        """Address, user agent, methods and last use come back as stored; unknown ones as None."""
+        user = await add_user(uow, make_user())
+        known = Session.start(
+            id=SessionId(uuid.uuid4()),
+            user_id=user.id,
+            now=NOW,
+            lifetime=timedelta(days=1),
+            ip="2001:db8::1",
+            user_agent="Mozilla/5.0 " + "é" * 600,
+            amr=("pwd", "otp"),
+        )
+        unknown = make_session(user)
+        async with uow() as tx:
+            await tx.sessions.add(known, make_token(known))
+            await tx.sessions.add(unknown, make_token(unknown))
+
+        async with uow.standalone() as repos:
+            found = [await repos.sessions.get(known.id), await repos.sessions.get(unknown.id)]
+
+        assert found == [known, unknown]
+        assert known.user_agent is not None
+        assert len(known.user_agent) == USER_AGENT_MAX_LENGTH
+        assert (unknown.ip, unknown.user_agent, unknown.amr) == (None, None, ("pwd",))
+        assert known.last_used_at == known.created_at == NOW
+
+    async def test_a_further_token_marks_its_session_used(self, uow: UnitOfWork) -> None:
+        """A refresh (a further token) moves the session's last use to the token's issue time."""
+        user = await add_user(uow, make_user())
+        session, _ = await add_session(uow, user)
+        other, _ = await add_session(uow, user)
+        later = NOW + timedelta(hours=3)
+
+        async with uow() as tx:
+            await tx.sessions.add_token(make_token(session, now=later))
+        async with uow.standalone() as repos:
+            used = await repos.sessions.get(session.id)
+            untouched = await repos.sessions.get(other.id)
+
+        assert used is not None
+        assert used.last_used_at == later
+        assert untouched == other
+
+    async def test_list_live_is_the_users_live_sessions_newest_first(self, uow: UnitOfWork) -> None:
+        """Only the user's unrevoked, unexpired sessions, the newest first, up to the limit."""
+        ann = await add_user(uow, make_user())
+        bob = await add_user(uow, make_user("bob@example.org"))
+        started = [(await add_session(uow, ann, now=NOW - timedelta(hours=n)))[0] for n in range(4)]
+        revoked, _ = await add_session(uow, ann, now=NOW - timedelta(minutes=30))
+        await add_session(uow, ann, now=NOW - timedelta(days=2), lifetime=timedelta(days=1))
+        await add_session(uow, bob)
+        async with uow.standalone() as repos:
+            await repos.sessions.revoke(revoked.id, NOW)
+
+            every = await repos.sessions.list_live(ann.id, NOW, limit=10)
+            two = await repos.sessions.list_live(ann.id, NOW, limit=2)
+            none = await repos.sessions.list_live(UserId(uuid.uuid4()), NOW, limit=10)
+
+        assert every == started
+        assert two == started[:2]
+        assert none == []
+
+    async def test_revoke_of_a_user_ends_only_that_users_live_session(
+        self, uow: UnitOfWork
+    ) -> None:
+        """Naming the user, another user's session or an ended one is refused and left as is."""
+        ann = await add_user(uow, make_user())
+        bob = await add_user(uow, make_user("bob@example.org"))
+        anns, _ = await add_session(uow, ann)
+        bobs, _ = await add_session(uow, bob)
+        expired, _ = await add_session(uow, ann, lifetime=timedelta(minutes=1))
+        later = NOW + timedelta(minutes=5)
+
+        async with uow() as tx:
+            foreign = await tx.sessions.revoke(bobs.id, later, user_id=ann.id)
+            own = await tx.sessions.revoke(anns.id, later, user_id=ann.id)
+            again = await tx.sessions.revoke(anns.id, later, user_id=ann.id)
+            gone = await tx.sessions.revoke(expired.id, later, user_id=ann.id)
+            unknown = await tx.sessions.revoke(SessionId(uuid.uuid4()), later)
+        async with uow.standalone() as repos:
+            stored = [await repos.sessions.get(s.id) for s in (anns, bobs, expired)]
+
+        assert (foreign, own, again, gone, unknown) == (False, True, False, False, False)
+        assert [s.revoked_at if s else "missing" for s in stored] == [later, None, None]
 
     async def test_purge_forgets_ended_sessions_and_their_tokens(self, uow: UnitOfWork) -> None:
         """Sessions that ended before the cut-off disappear with their refresh tokens."""

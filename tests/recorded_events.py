@@ -269,6 +269,35 @@ class RecordedEventsContract:
             SessionsRevoked(at=clock.now(), user_id=user.id, actor_id=None, count=2)
         ]
 
+    async def test_ending_one_or_the_other_sessions_records_which(
+        self, um: UserManagement, events: Events, clock: ManualClock
+    ) -> None:
+        """A user ending a device, then the others; an operator ending one: SessionsRevoked each."""
+        user = await um.register_user("ann@example.org", PASSWORD)
+        ann = await self.sign_in(um, "ann@example.org")
+        phone = await self.sign_in(um, "ann@example.org")
+        laptop = await self.sign_in(um, "ann@example.org")
+        tablet = await self.sign_in(um, "ann@example.org")
+        await events.new()
+
+        await um.end_session(ann, phone.session_id)
+        await um.revoke_sessions(user.id, actor=SYSTEM, session_id=laptop.session_id)
+        await um.end_other_sessions(ann)
+
+        now = clock.now()
+        assert await events.new() == [
+            SessionsRevoked(
+                at=now, user_id=user.id, actor_id=user.id, count=1, session_id=phone.session_id
+            ),
+            SessionsRevoked(
+                at=now, user_id=user.id, actor_id=None, count=1, session_id=laptop.session_id
+            ),
+            SessionsRevoked(
+                at=now, user_id=user.id, actor_id=user.id, count=1, kept_session_id=ann.session_id
+            ),
+        ]
+        assert tablet.session_id not in {s.id for s in await um.list_own_sessions(ann)}
+
     async def test_an_update_records_the_fields_that_changed(
         self, um: UserManagement, events: Events, clock: ManualClock
     ) -> None:

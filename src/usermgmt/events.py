@@ -12,7 +12,6 @@ queued message, whose text may hold a one-time link.
 from usermgmt.domain.events import (
     EVENT_TYPES,
     NO_CONTEXT,
-    USER_AGENT_MAX_LENGTH,
     AccessDenied,
     AuditPurged,
     Delivery,
@@ -35,6 +34,7 @@ from usermgmt.domain.events import (
     UserRestored,
     UserUpdated,
 )
+from usermgmt.domain.model import USER_AGENT_MAX_LENGTH
 
 __all__ = [
     "EVENT_TYPES",

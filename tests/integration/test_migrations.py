@@ -614,3 +614,71 @@ async def test_after_the_upgrade_rehash_and_password_change_write_the_credential
     assert (upgraded.id, upgraded.updated_at) == (moved.id, moved.updated_at)
     assert upgraded.last_used_at is not None
     assert changed.updated_at > changed.created_at
+
+
+# --- upgrading sessions to their details (last use, address, user agent, methods) -----------
+
+_SESSION_DETAILS = next(m.version for m in bundled_migrations() if m.name == "session_details")
+# The previous release's session: no last use, address, user agent or methods.
+_OLD_SESSION = """
+    WITH session AS (
+        INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at)
+        VALUES (%(id)s, %(user_id)s, %(created_at)s, %(expires_at)s, %(revoked_at)s)
+        RETURNING id
+    )
+    INSERT INTO refresh_tokens (token_hash, session_id, issued_at)
+    SELECT %(token_hash)s, id, %(created_at)s FROM session
+"""
+
+
+async def test_sessions_of_the_previous_release_upgrade_in_place_and_still_refresh(
+    fresh_database: str, settings: Settings
+) -> None:
+    """Old sessions get an unknown address and agent, ``pwd``, and their start as last use."""
+    await Migrator(
+        fresh_database, [m for m in bundled_migrations() if m.version < _SESSION_DETAILS]
+    ).migrate()
+    old_schema = settings.evolve(migrate_on_start=False)
+    async with UserManagement.from_url(fresh_database, old_schema) as um:
+        ann = await um.register_user("ann@example.org", PASSWORD)
+    began = datetime.now(UTC) - timedelta(hours=2)
+    live_id, revoked_id = uuid.uuid4(), uuid.uuid4()
+    with psycopg.connect(fresh_database) as conn:
+        for session_id, revoked_at in ((live_id, None), (revoked_id, began)):
+            conn.execute(
+                _OLD_SESSION,
+                {
+                    "id": session_id,
+                    "user_id": ann.id,
+                    "created_at": began,
+                    "expires_at": began + timedelta(days=30),
+                    "revoked_at": revoked_at,
+                    "token_hash": hash_refresh_token(f"old token {session_id}"),
+                },
+            )
+
+    applied = await Migrator(fresh_database).migrate()
+
+    assert [s.version for s in applied] == [
+        m.version for m in bundled_migrations() if m.version >= _SESSION_DETAILS
+    ]
+    with psycopg.connect(fresh_database) as conn:
+        rows = conn.execute(
+            "SELECT id, last_used_at, ip, user_agent, amr FROM sessions "
+            "ORDER BY revoked_at NULLS FIRST"
+        ).fetchall()
+    assert rows == [
+        (live_id, began, None, None, ["pwd"]),
+        (revoked_id, began, None, None, ["pwd"]),
+    ]
+    async with UserManagement.from_url(fresh_database, settings) as um:
+        (listed,) = await um.list_sessions(ann.id, actor=SYSTEM)
+        assert (listed.id, listed.last_used_at, listed.ip, listed.amr) == (
+            live_id,
+            began,
+            None,
+            ("pwd",),
+        )
+        await um.refresh(f"old token {live_id}")
+        (used,) = await um.list_sessions(ann.id, actor=SYSTEM)
+    assert used.last_used_at > began

@@ -22,6 +22,7 @@ from usermgmt import (
     BlockingUserManagement,
     Principal,
     Readiness,
+    Session,
     SessionId,
     TokenPair,
     User,
@@ -34,7 +35,9 @@ from usermgmt._service.methods import UseCaseMethod
 from usermgmt.events import Delivery, Event, LoggedIn, UserDeleted
 
 
-async def _typed_calls(um: UserManagement, user_id: UserId, principal: Principal) -> None:
+async def _typed_calls(
+    um: UserManagement, user_id: UserId, principal: Principal, session_id: SessionId
+) -> None:
     """Never run: mypy reads it."""
     from typing import assert_type  # noqa: PLC0415 - only mypy needs it
 
@@ -52,6 +55,11 @@ async def _typed_calls(um: UserManagement, user_id: UserId, principal: Principal
     assert_type(await um.delete_user(user_id, actor=SYSTEM), None)
     assert_type(await um.restore_user(user_id, actor=SYSTEM), User)
     assert_type(await um.revoke_sessions(user_id, actor=SYSTEM), int)
+    assert_type(await um.revoke_sessions(user_id, actor=SYSTEM, session_id=session_id), int)
+    assert_type(await um.list_own_sessions(principal), tuple[Session, ...])
+    assert_type(await um.list_sessions(user_id, actor=SYSTEM), tuple[Session, ...])
+    assert_type(await um.end_session(principal, session_id), None)
+    assert_type(await um.end_other_sessions(principal), int)
     assert_type(await um.purge_expired(), int)
     assert_type(await um.dispatch_events(), int)
     assert_type(await um.list_audit_events(actor=SYSTEM, event_type="login_failed"), AuditSlice)
@@ -82,6 +90,7 @@ def _typed_blocking_calls(um: BlockingUserManagement, user_id: UserId) -> None:
     assert_type(um.check_readiness(), Readiness)
     assert_type(um.dispatch_events(), int)
     assert_type(um.list_audit_events(actor=SYSTEM), AuditSlice)
+    assert_type(um.list_sessions(user_id, actor=SYSTEM), tuple[Session, ...])
 
     def on_any(delivery: Delivery[Event]) -> None:
         assert_type(delivery.id, int)

@@ -24,6 +24,7 @@ from usermgmt.errors import (
     PermissionDeniedError,
     RefreshTokenReusedError,
     SchemaOutdatedError,
+    SessionNotFoundError,
     TransientMailError,
     UnavailableError,
     UserMgmtError,
@@ -57,6 +58,7 @@ def test_the_error_categories_hold_their_leaves() -> None:
     assert issubclass(EmailTakenError, ConflictError)
     assert issubclass(LastAdminError, ConflictError)
     assert issubclass(UserNotDeletedError, NotFoundError)
+    assert issubclass(SessionNotFoundError, NotFoundError)
     assert issubclass(RefreshTokenReusedError, InvalidTokenError)
     assert issubclass(InvalidTokenError, AuthenticationError)
     assert issubclass(WrongPasswordError, PermissionDeniedError)

@@ -16,7 +16,7 @@ from usermgmt.domain.context import (
     current_request,
     request_context,
 )
-from usermgmt.domain.events import USER_AGENT_MAX_LENGTH
+from usermgmt.domain.model import USER_AGENT_MAX_LENGTH
 from usermgmt.entrypoints.http.access_log import AccessLog
 from usermgmt.entrypoints.http.proxies import TrustedProxies
 from usermgmt.entrypoints.logformat import JsonFormatter

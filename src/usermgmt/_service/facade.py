@@ -35,6 +35,12 @@ from usermgmt.ports import Clock, PasswordHasher
 from usermgmt.ports.mail import Mailer
 from usermgmt.settings import Settings
 from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
+from usermgmt.usecases.active_sessions import (
+    EndOtherSessions,
+    EndSession,
+    ListOwnSessions,
+    ListSessions,
+)
 from usermgmt.usecases.audit import ListAuditEvents, ListOwnAuditEvents, PurgeAuditEvents
 from usermgmt.usecases.events import DispatchEvents, Handler
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
@@ -331,6 +337,10 @@ class UserManagement:
     delete_user = UseCaseMethod(DeleteUser)
     restore_user = UseCaseMethod(RestoreUser)
     revoke_sessions = UseCaseMethod(RevokeSessions)
+    list_own_sessions = UseCaseMethod(ListOwnSessions)
+    list_sessions = UseCaseMethod(ListSessions)
+    end_session = UseCaseMethod(EndSession)
+    end_other_sessions = UseCaseMethod(EndOtherSessions)
     purge_expired = UseCaseMethod(PurgeExpired)
     request_password_reset = UseCaseMethod(RequestPasswordReset)
     reset_password = UseCaseMethod(ResetPassword)

@@ -19,6 +19,12 @@ from usermgmt.domain.rules.throttle import LoginThrottlePolicy
 from usermgmt.settings import Settings
 from usermgmt.usecases._steps import PasswordChange, StartSession, TokenIssuer
 from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
+from usermgmt.usecases.active_sessions import (
+    EndOtherSessions,
+    EndSession,
+    ListOwnSessions,
+    ListSessions,
+)
 from usermgmt.usecases.audit import (
     ListAuditEvents,
     ListOwnAuditEvents,
@@ -58,6 +64,10 @@ class UseCases:
     delete_user: DeleteUser
     restore_user: RestoreUser
     revoke_sessions: RevokeSessions
+    list_own_sessions: ListOwnSessions
+    list_sessions: ListSessions
+    end_session: EndSession
+    end_other_sessions: EndOtherSessions
     purge_expired: PurgeExpired
     request_password_reset: RequestPasswordReset
     reset_password: ResetPassword
@@ -147,6 +157,10 @@ def wire(parts: Parts) -> UseCases:
         delete_user=DeleteUser(uow=p.uow, clock=p.clock),
         restore_user=RestoreUser(uow=p.uow, clock=p.clock),
         revoke_sessions=RevokeSessions(uow=p.uow, clock=p.clock),
+        list_own_sessions=ListOwnSessions(uow=p.uow, clock=p.clock),
+        list_sessions=ListSessions(uow=p.uow, clock=p.clock),
+        end_session=EndSession(uow=p.uow, clock=p.clock),
+        end_other_sessions=EndOtherSessions(uow=p.uow, clock=p.clock),
         purge_expired=PurgeExpired(
             uow=p.uow,
             outbox=p.outbox,

@@ -174,6 +174,18 @@ class UserNotFoundError(NotFoundError):
 
 
 @attrs.define
+class SessionNotFoundError(NotFoundError):
+    """No live session of the user has this id (another user's session counts as none)."""
+
+    reference: str
+
+    @property
+    def message(self) -> str:
+        """Name the session that was looked for."""
+        return f"No live session {self.reference}."
+
+
+@attrs.define
 class UserNotDeletedError(NotFoundError):
     """Restore was asked for a user that is not deleted: there is no deleted user to restore."""
 

@@ -24,12 +24,15 @@ from typing import Final, Generic, TypeVar
 import attrs
 
 from usermgmt.domain.mail import Mailbox, MailKind, MailMessage
-from usermgmt.domain.model import Role, SessionId, UserId
+from usermgmt.domain.model import (
+    IP_MAX_LENGTH,
+    USER_AGENT_MAX_LENGTH,
+    Role,
+    SessionId,
+    UserId,
+)
 
-USER_AGENT_MAX_LENGTH: Final = 256
-"""A ``User-Agent`` header is kept up to this many characters (the SPEC's "truncated")."""
-
-_FIELD_MAX_LENGTH: Final = 128
+_FIELD_MAX_LENGTH: Final = IP_MAX_LENGTH
 """An address or a request id is never longer than this; anything longer is cut."""
 
 
@@ -143,11 +146,19 @@ class LoggedOut(Event):
 
 @attrs.frozen(kw_only=True)
 class SessionsRevoked(Event):
-    """Every session of a user was ended ("sign out everywhere"); *count* were live."""
+    """Sessions of a user were ended; *count* were live.
+
+    Every session ("sign out everywhere"), or only *session_id* when one was
+    named, or every one but *kept_session_id* (the user's "sign out my other
+    devices"). *actor_id* is who asked: an admin, the user, or ``None`` for
+    the operator.
+    """
 
     user_id: UserId
     actor_id: UserId | None
     count: int
+    session_id: SessionId | None = None
+    kept_session_id: SessionId | None = None
 
 
 @attrs.frozen(kw_only=True)

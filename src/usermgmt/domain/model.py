@@ -30,6 +30,12 @@ TokenId = NewType("TokenId", UUID)
 
 EMAIL_MAX_LENGTH: Final = 254
 NAME_MAX_LENGTH: Final = 200
+USER_AGENT_MAX_LENGTH: Final = 512
+"""A ``User-Agent`` header is kept up to this many characters (the SPEC's "truncated")."""
+IP_MAX_LENGTH: Final = 128
+"""A client address is never longer than this; anything longer is cut."""
+PASSWORD_AMR: Final = ("pwd",)
+"""How a session signed in with a password alone was authenticated (RFC 8176)."""
 
 
 class Role(enum.StrEnum):
@@ -196,20 +202,51 @@ class User:
 
 @attrs.frozen(kw_only=True)
 class Session:
-    """One sign-in: lives until it expires (absolute lifetime) or is revoked."""
+    """One sign-in: lives until it expires (absolute lifetime) or is revoked.
+
+    It remembers where it was started from (*ip*, *user_agent*: ``None`` when
+    unknown, as for a sign-in from a script), how the user proved who they are
+    (*amr*, RFC 8176 method names) and when it was last used (*last_used_at*:
+    its start, then each refresh; reads with its access tokens do not count).
+    """
 
     id: SessionId
     user_id: UserId
     created_at: datetime
     expires_at: datetime
+    last_used_at: datetime
     revoked_at: datetime | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    amr: tuple[str, ...] = PASSWORD_AMR
 
     @classmethod
     def start(
-        cls, *, id: SessionId, user_id: UserId, now: datetime, lifetime: timedelta
+        cls,
+        *,
+        id: SessionId,
+        user_id: UserId,
+        now: datetime,
+        lifetime: timedelta,
+        ip: str = "",
+        user_agent: str = "",
+        amr: tuple[str, ...] = PASSWORD_AMR,
     ) -> Session:
-        """Begin a session at *now* that ends at the latest after *lifetime*."""
-        return cls(id=id, user_id=user_id, created_at=now, expires_at=now + lifetime)
+        """Begin a session at *now* that ends at the latest after *lifetime*.
+
+        An empty *ip* or *user_agent* is unknown; a long user agent is cut to
+        :data:`USER_AGENT_MAX_LENGTH` characters.
+        """
+        return cls(
+            id=id,
+            user_id=user_id,
+            created_at=now,
+            expires_at=now + lifetime,
+            last_used_at=now,
+            ip=ip[:IP_MAX_LENGTH] or None,
+            user_agent=user_agent[:USER_AGENT_MAX_LENGTH] or None,
+            amr=amr,
+        )
 
     def is_live(self, now: datetime) -> bool:
         """Whether tokens of this session may still be honoured at *now*."""

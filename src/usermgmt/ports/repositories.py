@@ -161,11 +161,25 @@ class SessionStore(Protocol):
         ...
 
     async def add_token(self, token: RefreshToken) -> None:
-        """Store a further refresh token of an existing session."""
+        """Store a further refresh token of an existing session (a refresh).
+
+        The session counts as used when the token was issued: its
+        ``last_used_at`` becomes the token's ``issued_at``.
+        """
         ...
 
-    async def revoke(self, session_id: SessionId, now: datetime) -> None:
-        """End one session at *now* (no effect if already ended)."""
+    async def list_live(self, user_id: UserId, now: datetime, *, limit: int) -> list[Session]:
+        """Return *user_id*'s sessions live at *now*, newest first (by start), at most *limit*."""
+        ...
+
+    async def revoke(
+        self, session_id: SessionId, now: datetime, *, user_id: UserId | None = None
+    ) -> bool:
+        """End session *session_id* at *now* if it is live (and, given *user_id*, that user's).
+
+        Returns whether it ended now: ``False`` for an unknown, ended or
+        another user's session, which stays as it was.
+        """
         ...
 
     async def revoke_all(

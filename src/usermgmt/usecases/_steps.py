@@ -24,6 +24,7 @@ from usermgmt.domain.errors import (
 )
 from usermgmt.domain.events import LoggedIn
 from usermgmt.domain.model import (
+    PASSWORD_AMR,
     AccessClaims,
     Actor,
     Email,
@@ -108,17 +109,24 @@ class StartSession:
         presented: DeviceToken | None = None,
         *,
         credentials: Sequence[CredentialId] = (),
+        amr: tuple[str, ...] = PASSWORD_AMR,
     ) -> TokenPair:
         """Start a session of *user*; *presented* is the trusted device token now spent.
 
-        *credentials* are those the user proved themselves with (a password).
+        *credentials* are those the user proved themselves with (a password),
+        *amr* how (RFC 8176 method names). The session remembers the client
+        address and user agent of the request being served.
         """
         now = self._clock.now()
+        client = current_request()
         session = Session.start(
             id=self._ids.new_session_id(),
             user_id=user.id,
             now=now,
             lifetime=self._policy.refresh_token_ttl,
+            ip=client.ip,
+            user_agent=client.user_agent,
+            amr=amr,
         )
         tokens, stored = self._issuer.issue(user, session, now)
         secret = self._ids.new_secret()
@@ -134,7 +142,7 @@ class StartSession:
             for credential_id in credentials:
                 await tx.credentials.mark_used(credential_id, now)
             await tx.outbox.add(
-                LoggedIn(at=now, context=current_request(), user_id=user.id, session_id=session.id)
+                LoggedIn(at=now, context=client, user_id=user.id, session_id=session.id)
             )
         return attrs.evolve(tokens, device_token=secret)
 

@@ -11,6 +11,7 @@ from usermgmt.domain.context import current_request
 from usermgmt.domain.errors import (
     InvalidTokenError,
     RefreshTokenReusedError,
+    SessionNotFoundError,
     UserNotFoundError,
 )
 from usermgmt.domain.events import (
@@ -22,11 +23,12 @@ from usermgmt.domain.events import (
 from usermgmt.domain.model import (
     Actor,
     Principal,
+    SessionId,
     TokenPair,
     UserId,
     hash_refresh_token,
 )
-from usermgmt.domain.rules.access import require_self_or_admin
+from usermgmt.domain.rules.access import require_admin
 from usermgmt.domain.rules.sessions import SessionPolicy
 from usermgmt.ports import (
     Clock,
@@ -153,24 +155,32 @@ class Logout:
 
 @attrs.frozen(kw_only=True)
 class RevokeSessions:
-    """End every session of a user: "sign out everywhere"."""
+    """End every session of a user ("sign out everywhere"), or one of them (admins only)."""
 
     _uow: UnitOfWork
     _clock: Clock
 
-    async def __call__(self, user_id: UserId, *, actor: Actor) -> int:
-        """End all sessions of user *user_id*; return how many were live.
+    async def __call__(
+        self, user_id: UserId, *, actor: Actor, session_id: SessionId | None = None
+    ) -> int:
+        """End all live sessions of user *user_id*, or only *session_id*; return how many ended.
 
         Raises:
-            PermissionDeniedError: a plain user named somebody else.
-            UserNotFoundError: no such user.
+            PermissionDeniedError: *actor* is not privileged.
+            UserNotFoundError: no user has this id.
+            SessionNotFoundError: *session_id* is not a live session of the user.
         """
-        require_self_or_admin(actor, user_id, "end another user's sessions")
+        require_admin(actor, "end another user's sessions")
         now = self._clock.now()
         async with self._uow() as tx:
             if await tx.users.get(user_id, include_deleted=True) is None:
                 raise UserNotFoundError(str(user_id))
-            count = await tx.sessions.revoke_all(user_id, now)
+            if session_id is None:
+                count = await tx.sessions.revoke_all(user_id, now)
+            elif await tx.sessions.revoke(session_id, now, user_id=user_id):
+                count = 1
+            else:
+                raise SessionNotFoundError(str(session_id))
             await tx.outbox.add(
                 SessionsRevoked(
                     at=now,
@@ -178,6 +188,7 @@ class RevokeSessions:
                     user_id=user_id,
                     actor_id=actor_id(actor),
                     count=count,
+                    session_id=session_id,
                 )
             )
         return count

@@ -37,6 +37,7 @@ EXPECTED = {
     "EmailTakenError": (409, "email-taken"),
     "LastAdminError": (409, "last-admin"),
     "UserNotDeletedError": (404, "not-found"),
+    "SessionNotFoundError": (404, "not-found"),
     "LoginThrottledError": (429, "login-throttled"),
     "OverloadedError": (503, "overloaded"),
     "UnavailableError": (503, "unavailable"),

@@ -22,7 +22,7 @@ class InMemorySessionStore:
     async def add(self, session: Session, token: RefreshToken) -> None:
         """Store a new session and its first refresh token."""
         self._journal.put(self._db.sessions, session.id, session)
-        await self.add_token(token)
+        self._journal.put(self._db.tokens, token.token_hash, token)
 
     async def get(self, session_id: SessionId) -> Session | None:
         """Return the session, or ``None``."""
@@ -40,14 +40,30 @@ class InMemorySessionStore:
         return SpendOutcome(token=spent, spent_now=True)
 
     async def add_token(self, token: RefreshToken) -> None:
-        """Store a refresh token."""
+        """Store a refresh token; a further token of a session marks it used when issued."""
+        session = self._db.sessions.get(token.session_id)
+        if session is not None:
+            used = attrs.evolve(session, last_used_at=token.issued_at)
+            self._journal.put(self._db.sessions, session.id, used)
         self._journal.put(self._db.tokens, token.token_hash, token)
 
-    async def revoke(self, session_id: SessionId, now: datetime) -> None:
-        """End one session."""
+    async def list_live(self, user_id: UserId, now: datetime, *, limit: int) -> list[Session]:
+        """Return the user's live sessions, newest first, at most *limit*."""
+        live = [s for s in self._db.sessions.values() if s.user_id == user_id and s.is_live(now)]
+        live.sort(key=lambda s: (s.created_at, s.id), reverse=True)
+        return live[:limit]
+
+    async def revoke(
+        self, session_id: SessionId, now: datetime, *, user_id: UserId | None = None
+    ) -> bool:
+        """End one live session (of *user_id*, if given); return whether it was live."""
         session = self._db.sessions.get(session_id)
-        if session is not None and session.revoked_at is None:
-            self._journal.put(self._db.sessions, session_id, attrs.evolve(session, revoked_at=now))
+        if session is None or not session.is_live(now):
+            return False
+        if user_id is not None and session.user_id != user_id:
+            return False
+        self._journal.put(self._db.sessions, session_id, attrs.evolve(session, revoked_at=now))
+        return True
 
     async def revoke_all(
         self, user_id: UserId, now: datetime, *, keep: SessionId | None = None

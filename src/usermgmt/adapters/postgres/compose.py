@@ -35,7 +35,17 @@ USER_UPDATED: Final = tuple(c for c in USER_WRITTEN if c not in {"id", "created_
 PASSWORD_COLUMNS: Final = ("id", "user_id", "secret", "created_at", "updated_at", "last_used_at")
 """A ``credentials`` row of the password kind, as a password is read and written."""
 
-SESSION_COLUMNS: Final = ("id", "user_id", "created_at", "expires_at", "revoked_at")
+SESSION_COLUMNS: Final = (
+    "id",
+    "user_id",
+    "created_at",
+    "expires_at",
+    "last_used_at",
+    "revoked_at",
+    "ip",
+    "user_agent",
+    "amr",
+)
 """A ``sessions`` row."""
 
 REFRESH_TOKEN_COLUMNS: Final = ("token_hash", "session_id", "issued_at", "spent_at")

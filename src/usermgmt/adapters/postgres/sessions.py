@@ -43,8 +43,12 @@ _INSERT_SESSION: Final = statement(
     token_columns=columns(REFRESH_TOKEN_COLUMNS),
     token_values=values(REFRESH_TOKEN_COLUMNS, session_id=sql.Identifier("id")),
 )
+# A refresh is the session's use: its new token and its last use are one statement.
 _INSERT_TOKEN: Final = statement(
-    "INSERT INTO refresh_tokens ({columns}) VALUES ({values})",
+    """
+    WITH token AS (INSERT INTO refresh_tokens ({columns}) VALUES ({values}))
+    UPDATE sessions SET last_used_at = %(issued_at)s WHERE id = %(session_id)s
+    """,
     columns=columns(REFRESH_TOKEN_COLUMNS),
     values=values(REFRESH_TOKEN_COLUMNS),
 )
@@ -65,8 +69,23 @@ _SELECT_TOKEN: Final = statement(
     columns=columns(REFRESH_TOKEN_COLUMNS),
 )
 _REVOKE: Final = """
-    UPDATE sessions SET revoked_at = %(now)s WHERE id = %(id)s AND revoked_at IS NULL
+    UPDATE sessions SET revoked_at = %(now)s
+    WHERE id = %(id)s AND revoked_at IS NULL AND expires_at > %(now)s
 """
+_REVOKE_OF_USER: Final = """
+    UPDATE sessions SET revoked_at = %(now)s
+    WHERE id = %(id)s AND user_id = %(user_id)s AND revoked_at IS NULL AND expires_at > %(now)s
+"""
+# Newest first straight from sessions_live_by_user_created_idx: no sort, however many rows.
+_LIST_LIVE: Final = statement(
+    """
+    SELECT {columns} FROM sessions
+    WHERE user_id = %(user_id)s AND revoked_at IS NULL AND expires_at > %(now)s
+    ORDER BY created_at DESC, id DESC
+    LIMIT %(limit)s
+    """,
+    columns=columns(SESSION_COLUMNS),
+)
 _REVOKE_ALL: Final = """
     UPDATE sessions SET revoked_at = %(now)s
     WHERE user_id = %(user_id)s AND revoked_at IS NULL AND expires_at > %(now)s
@@ -88,20 +107,28 @@ _PURGE: Final = """
 """
 
 
-def _session_from_row(
+def _session_from_row(  # noqa: PLR0913 - one parameter per column
     *,
     id: UUID,
     user_id: UUID,
     created_at: datetime,
     expires_at: datetime,
+    last_used_at: datetime,
     revoked_at: datetime | None,
+    ip: str | None,
+    user_agent: str | None,
+    amr: list[str],
 ) -> Session:
     return Session(
         id=SessionId(id),
         user_id=UserId(user_id),
         created_at=created_at,
         expires_at=expires_at,
+        last_used_at=last_used_at,
         revoked_at=revoked_at,
+        ip=ip,
+        user_agent=user_agent,
+        amr=tuple(amr),
     )
 
 
@@ -139,7 +166,11 @@ class PostgresSessionStore:
             "user_id": session.user_id,
             "created_at": session.created_at,
             "expires_at": session.expires_at,
+            "last_used_at": session.last_used_at,
             "revoked_at": session.revoked_at,
+            "ip": session.ip,
+            "user_agent": session.user_agent,
+            "amr": list(session.amr),
             **_token_params(token),
         }
         await self._conn.execute(_INSERT_SESSION, params)
@@ -162,12 +193,26 @@ class PostgresSessionStore:
         return None if token is None else SpendOutcome(token=token, spent_now=False)
 
     async def add_token(self, token: RefreshToken) -> None:
-        """Insert a further refresh token."""
+        """Insert a further refresh token; its session was used when it was issued."""
         await self._conn.execute(_INSERT_TOKEN, _token_params(token))
 
-    async def revoke(self, session_id: SessionId, now: datetime) -> None:
-        """End one session."""
-        await self._conn.execute(_REVOKE, {"id": session_id, "now": now})
+    async def list_live(self, user_id: UserId, now: datetime, *, limit: int) -> list[Session]:
+        """Return the user's live sessions, newest first, at most *limit*."""
+        cur = self._conn.cursor(row_factory=kwargs_row(_session_from_row))
+        await cur.execute(_LIST_LIVE, {"user_id": user_id, "now": now, "limit": limit})
+        return await cur.fetchall()
+
+    async def revoke(
+        self, session_id: SessionId, now: datetime, *, user_id: UserId | None = None
+    ) -> bool:
+        """End one live session (of *user_id*, if given); return whether it was live."""
+        if user_id is None:
+            cur = await self._conn.execute(_REVOKE, {"id": session_id, "now": now})
+        else:
+            cur = await self._conn.execute(
+                _REVOKE_OF_USER, {"id": session_id, "user_id": user_id, "now": now}
+            )
+        return cur.rowcount == 1
 
     async def revoke_all(
         self, user_id: UserId, now: datetime, *, keep: SessionId | None = None

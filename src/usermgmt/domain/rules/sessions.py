@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Final
 
 import attrs
+
+SESSIONS_LISTED_MAX: Final = 1000
+"""A listing of one user's sessions shows at most this many, the newest.
+
+Each login starts a session that lives until it expires, so a script that
+signs in in a loop could otherwise make one answer as large as it likes.
+"""
 
 
 @attrs.frozen(kw_only=True)
