@@ -3,8 +3,9 @@
 Use cases record an event in the unit of work of the change it describes, so
 the event is stored if and only if the change commits (the transactional
 outbox); an attempt that changes nothing (a failed login) is recorded on its
-own. A dispatcher later hands each stored event to the subscribers of its
-type: the audit log and mail are the consumers to come.
+own. The same write stores the event's audit rows (see
+:mod:`usermgmt.domain.audit`); a dispatcher later hands each stored event to
+the subscribers of its type (mail is one).
 
 An event carries ids, the time, the request's context and the facts a
 consumer needs; never a password, a token, a secret or a hash, with one
