@@ -2,7 +2,7 @@
 
 Plain synchronous code with no I/O: time and ids are passed in.
 
-About 300 lines, kept as one module: these are the nouns every layer and the
+Past 300 lines, kept as one module: these are the nouns every layer and the
 public API import together (``User``, ``Session``, ``TokenPair``,
 ``Principal``, ``SYSTEM``, the pages), each a short attrs class. Newer
 concepts with rules of their own live beside it (``credentials``,

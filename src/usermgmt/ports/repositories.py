@@ -1,5 +1,8 @@
 """Storage in the unit of work: users, credentials, sessions, tokens, transactions.
 
+A little over 300 lines: every store a unit of work hands out, and
+``Repositories`` naming them, read together; each is a short Protocol.
+
 The login throttle's counters, which live outside any transaction, are
 :mod:`usermgmt.ports.throttle`.
 """
