@@ -5,7 +5,7 @@ The facade restates no use case's signature: each method is a
 class, whose ``__call__`` gives the method its parameters for mypy and
 editors. What is not a use case (opening and closing, migrations, health,
 keys, the shared store, the hooks of the metrics, event subscriptions) is
-written here. The module runs to about 300 lines because it is the service's
+written here. The module runs past 300 lines because it is the service's
 whole public surface, one short method each, kept in one place for a reader
 of the API; the machinery of the derived methods lives in ``methods``.
 """

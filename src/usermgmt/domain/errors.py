@@ -4,7 +4,7 @@ Each face (HTTP, CLI) maps the *category* classes below (``NotFoundError``,
 ``ConflictError``, ...) to its own vocabulary; the leaves say exactly what went
 wrong and carry the data a caller needs to act on it.
 
-The module runs to about 300 lines and stays one: it is the whole hierarchy,
+The module runs past 300 lines and stays one: it is the whole hierarchy,
 read top to bottom in the order the faces map it, each class a few lines
 with its message. Split by feature, a category's leaves would scatter over
 modules that every face and ``usermgmt.errors`` would then have to gather.
