@@ -38,7 +38,7 @@ Any other member, ``jku``, ``x5u``, ``jwk``, ``x5c`` and ``crit`` included, is
 refused rather than followed or ignored (RFC 8725 §3.10).
 """
 _MAX_HEADER_CHARS: Final = 512
-"""Our headers are under 100 characters; a longer one is not ours and is not parsed."""
+"""Our header segments are about 100 characters; a longer one is not ours and is not parsed."""
 _MAX_KNOWN_HEADERS: Final = 4
 """Remembered header segments per key; ours write one, so this is slack, not a working set."""
 _SECRET_KID_LABEL: Final = b"usermgmt key id"
