@@ -71,6 +71,8 @@ class System:
                 # lifted. Login throttling stays on at its defaults (every benchmark login
                 # succeeds), and so do argon2 defaults and revocation checks.
                 "USERMGMT_RATE_LIMIT_PER_MINUTE": "0",
+                # Production requires a mail URL; the scenarios send no mail.
+                "USERMGMT_MAIL_URL": "disabled",
             }
         elif self.name == "fastapi-users":
             env |= {
