@@ -63,7 +63,10 @@ async def test_migrations_run_through_the_pooler_each_file_once(pooled: str) -> 
     states = await Migrator(pooled).status()
     assert all(state.applied_at is not None for state in states)
     with psycopg.connect(pooled, autocommit=True) as conn:
-        held = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()
+        held = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database ="
+            " (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()
     assert held == (0,)
 
 

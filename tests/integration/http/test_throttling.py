@@ -268,9 +268,10 @@ def test_ended_sessions_are_purged_by_the_running_application(
             "VALUES (gen_random_uuid(), 'ann@example.org', 'ann@example.org', now(), now())"
         )
         conn.execute(
-            "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) "
-            "SELECT gen_random_uuid(), id, now() - interval '3 days', now() + interval '1 day', "
-            "CASE WHEN n = 1 THEN now() - interval '2 days' END "
+            "INSERT INTO sessions"
+            " (id, user_id, created_at, last_used_at, amr, expires_at, revoked_at) "
+            "SELECT gen_random_uuid(), id, now() - interval '3 days', now() - interval '3 days', "
+            "'{pwd}', now() + interval '1 day', CASE WHEN n = 1 THEN now() - interval '2 days' END "
             "FROM users, generate_series(1, 2) AS n"
         )
         start_app()
