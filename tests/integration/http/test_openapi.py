@@ -33,6 +33,15 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str], bool]] = {
     ("get", "/api/auth/me"): ("200", {"401", "415", "503"}, True),
     ("get", "/api/auth/events"): ("200", {"401", "415", "422", "503"}, True),
     ("get", "/api/audit"): ("200", {"401", "403", "415", "422", "503"}, True),
+    ("get", "/api/auth/sessions"): ("200", {"401", "415", "503"}, True),
+    ("delete", "/api/auth/sessions"): ("204", {"401", "415", "503"}, True),
+    ("delete", "/api/auth/sessions/{session_id}"): ("204", {"401", "404", "415", "503"}, True),
+    ("get", "/api/users/{user_id}/sessions"): ("200", {"401", "403", "404", "415", "503"}, True),
+    ("delete", "/api/users/{user_id}/sessions"): (
+        "204",
+        {"401", "403", "404", "415", "503"},
+        True,
+    ),
     ("post", "/api/auth/password/forgot"): (
         "202",
         {"400", "413", "415", "422", "429", "503"},
@@ -303,7 +312,9 @@ def test_the_documented_415_is_what_each_route_answers_to_a_body_that_is_not_jso
     client: TestClient[Litestar], document: dict[str, Any], method: str, path: str
 ) -> None:
     """A form post reaches no route, with or without a body of its own: the 415 is documented."""
-    target = path.replace("{user_id}", "00000000-0000-4000-8000-000000000000")
+    target = path.replace("{user_id}", "00000000-0000-4000-8000-000000000000").replace(
+        "{session_id}", "00000000-0000-4000-8000-000000000001"
+    )
 
     response = client.request(
         method, target, content=b"a=b", headers={"content-type": "text/plain"}

@@ -36,6 +36,7 @@ from usermgmt.entrypoints.http.problems import (
     unexpected,
 )
 from usermgmt.entrypoints.http.proxies import TrustedProxies
+from usermgmt.entrypoints.http.sessions import SessionsController
 from usermgmt.entrypoints.http.strict import InputGate, StrictRequest
 from usermgmt.entrypoints.http.system import health, index, jwks_route, liveness, readiness
 from usermgmt.entrypoints.http.users import UsersController
@@ -78,6 +79,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         AuthController,
         UsersController,
         AuditController,
+        SessionsController,
     ]
     if keys := service.jwks():
         handlers.append(jwks_route(keys))

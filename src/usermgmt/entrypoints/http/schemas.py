@@ -22,6 +22,8 @@ from usermgmt import (
     AuditSlice,
     Readiness,
     Role,
+    Session,
+    SessionId,
     TokenPair,
     User,
     UserPage,
@@ -294,6 +296,53 @@ class AuditSliceResponse(msgspec.Struct):
             items=[AuditEventResponse.from_domain(e) for e in found.items],
             next_cursor=found.next_cursor,
         )
+
+
+class SessionResponse(msgspec.Struct):
+    """One sign-in as its user sees it: where and when, never a token."""
+
+    id: UUID
+    created_at: datetime
+    last_used_at: Annotated[
+        datetime,
+        msgspec.Meta(description="The sign-in, or the latest refresh (reads do not count)."),
+    ]
+    expires_at: datetime
+    ip: Annotated[str | None, msgspec.Meta(description="The client's address at sign-in.")]
+    user_agent: Annotated[
+        str | None, msgspec.Meta(description="The `User-Agent` at sign-in, up to 512 characters.")
+    ]
+    amr: Annotated[
+        list[str], msgspec.Meta(description='How the user was authenticated, e.g. `["pwd"]`.')
+    ]
+    current: Annotated[bool, msgspec.Meta(description="Whether the caller's token is of this one.")]
+
+    @classmethod
+    def from_domain(cls, session: Session, current: SessionId | None) -> SessionResponse:
+        """Show *session*; it is the caller's own if its id is *current*."""
+        return cls(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            ip=session.ip,
+            user_agent=session.user_agent,
+            amr=list(session.amr),
+            current=session.id == current,
+        )
+
+
+class SessionListResponse(msgspec.Struct):
+    """Live sessions, newest first."""
+
+    items: list[SessionResponse]
+
+    @classmethod
+    def from_domain(
+        cls, sessions: tuple[Session, ...], current: SessionId | None = None
+    ) -> SessionListResponse:
+        """Show *sessions*, marking the one whose id is *current*."""
+        return cls(items=[SessionResponse.from_domain(s, current) for s in sessions])
 
 
 class ServiceInfo(msgspec.Struct):
