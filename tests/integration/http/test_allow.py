@@ -25,6 +25,9 @@ ALLOW = {
     f"{USER}/restore": "POST, OPTIONS",
     "/schema": "GET, OPTIONS",
     "/schema/openapi.json": "GET, OPTIONS",
+    "/verify-email": "GET, OPTIONS",
+    "/reset-password": "GET, OPTIONS",
+    "/pages/assets/recovery.js": "GET, OPTIONS",
 }
 
 

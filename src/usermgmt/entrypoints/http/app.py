@@ -29,6 +29,7 @@ from usermgmt.entrypoints.http.audit import AuditController
 from usermgmt.entrypoints.http.auth import AuthController
 from usermgmt.entrypoints.http.limits import EXEMPT_BY_DEFAULT, STORE, rate_limit
 from usermgmt.entrypoints.http.openapi import finish_openapi, openapi_config
+from usermgmt.entrypoints.http.pages import PAGES
 from usermgmt.entrypoints.http.problems import (
     MAX_BODY_BYTES,
     problem_details_plugin,
@@ -80,6 +81,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         UsersController,
         AuditController,
         SessionsController,
+        PAGES,
     ]
     if keys := service.jwks():
         handlers.append(jwks_route(keys))
