@@ -278,3 +278,25 @@ def test_the_mailed_verification_link_verifies_the_address_on_the_button(site: S
     again.get_by_role("button", name="Verify my address").click()
     expect(again.get_by_role("status")).to_contain_text(INVALID_LINK)
     watched.assert_clean(site.served.url)
+
+
+def test_the_watch_sees_an_inline_script_and_a_foreign_request(site: Site) -> None:
+    """What every test above checks can fail: the policy refuses both, and both are seen."""
+    page, watched = site.open(f"{site.served.url}/verify-email#token=x")
+
+    page.evaluate(
+        """() => {
+            const script = document.createElement("script");
+            script.textContent = "window.ran = true";
+            document.body.appendChild(script);
+            const image = document.createElement("img");
+            image.src = "https://cdn.example.com/pixel.png";
+            document.body.appendChild(image);
+        }"""
+    )
+    page.wait_for_timeout(500)
+
+    assert page.evaluate("() => window.ran === undefined")
+    assert any("Content Security Policy" in error for error in watched.errors), watched.errors
+    with pytest.raises(AssertionError):
+        watched.assert_clean(site.served.url)
