@@ -236,3 +236,64 @@ def test_a_non_ed25519_key_is_refused() -> None:
 
     with pytest.raises(ValueError, match="not an Ed25519"):
         JwtTokenCodec.eddsa(other)
+
+
+# The cache of verified tokens: it may skip a signature check, never a refusal.
+
+
+def test_a_remembered_token_is_refused_once_it_expires(
+    codec: JwtTokenCodec, clock: ManualClock
+) -> None:
+    """Expiry is checked on every request, from the cache as much as after a verification."""
+    claims = _claims()
+    token = codec.encode(claims)
+    assert codec.decode(token) == claims
+    assert codec.decode(token) == claims  # the second time from the cache
+    clock.advance(timedelta(minutes=15))
+    with pytest.raises(InvalidTokenError):
+        codec.decode(token)
+
+
+def test_a_token_not_yet_valid_is_not_remembered_as_valid(clock: ManualClock) -> None:
+    """A token refused for its times is not remembered, and is judged afresh each time."""
+    codec = JwtTokenCodec.hs256(SECRET, clock=clock)
+    not_before = int((NOW + timedelta(minutes=5)).timestamp())
+    early = _hand_signed(OURS | {"alg": "HS256"}, _payload(_claims(), nbf=not_before), SECRET)
+    with pytest.raises(InvalidTokenError):
+        codec.decode(early)
+    with pytest.raises(InvalidTokenError):
+        codec.decode(early)  # still refused: a refusal is never remembered as a success
+    clock.advance(timedelta(minutes=5))
+    assert codec.decode(early).subject  # and it is accepted once its time has come
+
+
+def test_a_near_copy_of_a_remembered_token_is_still_verified(codec: JwtTokenCodec) -> None:
+    """Only the exact string that verified hits: a changed payload or another string is checked."""
+    token = codec.encode(_claims())
+    codec.decode(token)
+    head, _, signature = token.split(".")
+    forged = _payload(_claims(role=Role.ADMIN))
+    forged_payload = _b64(json.dumps(forged).encode())
+    for near in (f"{head}.{forged_payload}.{signature}", token + "A", token[:-1]):
+        with pytest.raises(InvalidTokenError):
+            codec.decode(near)
+
+
+def test_the_cache_stays_within_its_bound(clock: ManualClock) -> None:
+    """However many tokens come, the cache holds at most its size, and evicted ones still verify."""
+    codec = JwtTokenCodec.hs256(SECRET, clock=clock, verified_cache_size=8)
+    tokens = [codec.encode(_claims()) for _ in range(50)]
+    for token in tokens:
+        codec.decode(token)
+        assert len(codec._verified) <= 8
+    assert all(codec.decode(token) for token in tokens)  # evicted tokens verify again
+
+
+def test_a_codec_with_new_keys_remembers_nothing_of_the_old_ones(clock: ManualClock) -> None:
+    """New keys mean a new codec and an empty cache: a token of a retired key is refused."""
+    old = JwtTokenCodec.hs256(SECRET, clock=clock)
+    token = old.encode(_claims())
+    old.decode(token)
+    rotated_out = JwtTokenCodec.hs256(b"n" * 64, clock=clock)  # the old secret no longer verifies
+    with pytest.raises(InvalidTokenError):
+        rotated_out.decode(token)

@@ -42,6 +42,9 @@ _MAX_HEADER_CHARS: Final = 512
 _MAX_KNOWN_HEADERS: Final = 4
 """Remembered header segments per key; ours write one, so this is slack, not a working set."""
 _SECRET_KID_LABEL: Final = b"usermgmt key id"
+VERIFIED_CACHE_SIZE: Final = 4096
+"""Verified tokens remembered per codec: about 2.3 MiB when full, enough for every
+client of a worker that signs in at most every few seconds of a token's lifetime."""
 
 
 def _b64url(raw: bytes) -> str:
@@ -92,9 +95,21 @@ class JwtTokenCodec:
     and ``kid``, and refuses an unknown ``kid``. It requires every claim and
     checks issuer, audience, and the times against the injected clock (so
     that tests can move time).
+
+    A token that verified is remembered with its claims (at most
+    *verified_cache_size* of them), so the next request with the same token
+    skips the signature and the parsing, never the time checks: an expired
+    token is refused on the first request after its expiry, cached or not.
+    Only the exact string that verified can hit, so a client cannot fill the
+    cache with anything but real tokens of ours, and the cache is bounded
+    (emptied when full: the tokens in use come back at the cost of one
+    verification each). The cache belongs to the codec, whose keys never
+    change: new keys mean a new codec (at start-up), and with it an empty
+    cache. Revocation is not the codec's business: the session is checked on
+    every request whatever the codec says.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only options, each with a default but the keys
         self,
         *,
         algorithm: str,
@@ -105,6 +120,7 @@ class JwtTokenCodec:
         audience: str = "usermgmt",
         leeway: timedelta = timedelta(0),
         clock: Clock | None = None,
+        verified_cache_size: int = VERIFIED_CACHE_SIZE,
     ) -> None:
         """Use :meth:`hs256` or :meth:`eddsa` rather than this constructor."""
         if key_id not in verifying_keys:
@@ -118,6 +134,9 @@ class JwtTokenCodec:
         # one key has the same header, so most decodes skip parsing it. Only
         # verified segments enter, so its size is bounded by the keys, not by clients.
         self._known_headers: dict[str, bytes | Ed25519PublicKey] = {}
+        # Tokens that verified, with their claims and not-before instant.
+        self._verified: dict[str, tuple[AccessClaims, datetime]] = {}
+        self._verified_cache_size = verified_cache_size
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway
@@ -227,6 +246,26 @@ class JwtTokenCodec:
         Raises:
             InvalidTokenError: for any defect at all; the cause is not revealed.
         """
+        remembered = self._verified.get(token)
+        fresh = remembered is None
+        if remembered is None:
+            remembered = self._verify(token)
+        claims, not_before = remembered
+        now = self._clock.now()
+        if claims.expires_at <= now - self._leeway or not_before > now + self._leeway:
+            raise InvalidTokenError
+        if fresh and self._verified_cache_size:
+            if len(self._verified) >= self._verified_cache_size:
+                self._verified.clear()
+            self._verified[token] = remembered
+        return claims
+
+    def _verify(self, token: str) -> tuple[AccessClaims, datetime]:
+        """Check *token*'s header, signature and claims; return its claims and not-before.
+
+        Raises:
+            InvalidTokenError: for any defect at all.
+        """
         segment = token.partition(".")[0]
         try:
             key = self._known_headers.get(segment)
@@ -254,10 +293,7 @@ class JwtTokenCodec:
                 self._known_headers[segment] = key
         except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, OSError):
             raise InvalidTokenError from None
-        now = self._clock.now()
-        if claims.expires_at <= now - self._leeway or not_before > now + self._leeway:
-            raise InvalidTokenError
-        return claims
+        return claims, not_before
 
     def _verifying_key(self, segment: str) -> bytes | Ed25519PublicKey:
         """Return the key named by the header *segment*, after checking the header is one of ours.
