@@ -18,6 +18,7 @@ COMMANDS = [
     ["users", "set-password"],
     ["users", "delete"],
     ["users", "restore"],
+    ["sessions", "list"],
     ["sessions", "revoke"],
 ]
 
@@ -72,6 +73,7 @@ def test_version_prints_the_package_version(runner: CliRunner) -> None:
         ["users", "update", "ann@example.org", "--active", "--bogus"],
         ["users", "delete", "ann@example.org", "extra"],
         ["sessions", "revoke"],
+        ["sessions", "list"],
     ],
     ids=" ".join,
 )
