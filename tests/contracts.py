@@ -107,6 +107,21 @@ class UserRepositoryContract:
         assert by_id == user
         assert by_email == user
 
+    async def test_verification_and_a_pending_email_read_back(self, uow: UnitOfWork) -> None:
+        """``email_verified`` and ``pending_email`` are stored and read back as written."""
+        user = await add_user(uow, make_user())
+        waiting = user.verified(NOW).email_change_requested(Email.parse("Ann.New@example.org"), NOW)
+        async with uow() as tx:
+            await tx.users.update(waiting)
+        async with uow.standalone() as repos:
+            found = await repos.users.get(user.id)
+
+        assert user.email_verified is False
+        assert found == waiting
+        assert found is not None
+        assert found.pending_email is not None
+        assert (found.email_verified, found.pending_email.value) == (True, "ann.new@example.org")
+
     async def test_emails_are_unique_ignoring_case(self, uow: UnitOfWork) -> None:
         """A second user whose email differs only in case is refused."""
         await add_user(uow, make_user(email="Ann@Example.org"))

@@ -638,12 +638,15 @@ async def test_sessions_of_the_previous_release_upgrade_in_place_and_still_refre
     await Migrator(
         fresh_database, [m for m in bundled_migrations() if m.version < _SESSION_DETAILS]
     ).migrate()
-    old_schema = settings.evolve(migrate_on_start=False)
-    async with UserManagement.from_url(fresh_database, old_schema) as um:
-        ann = await um.register_user("ann@example.org", PASSWORD)
     began = datetime.now(UTC) - timedelta(hours=2)
     live_id, revoked_id = uuid.uuid4(), uuid.uuid4()
+    ann = SimpleNamespace(id=uuid.uuid4())
     with psycopg.connect(fresh_database) as conn:
+        conn.execute(
+            "INSERT INTO users (id, email, email_key, created_at, updated_at)"
+            " VALUES (%(id)s, 'ann@example.org', 'ann@example.org', %(at)s, %(at)s)",
+            {"id": ann.id, "at": began},
+        )
         for session_id, revoked_at in ((live_id, None), (revoked_id, began)):
             conn.execute(
                 _OLD_SESSION,
@@ -682,3 +685,35 @@ async def test_sessions_of_the_previous_release_upgrade_in_place_and_still_refre
         await um.refresh(f"old token {live_id}")
         (used,) = await um.list_sessions(ann.id, actor=SYSTEM)
     assert used.last_used_at > began
+
+
+# --- upgrading users to email verification (0012) ------------------------------------------
+
+_EMAIL_VERIFICATION = next(
+    m.version for m in bundled_migrations() if m.name == "email_verification"
+)
+
+
+async def test_users_of_the_previous_release_count_as_verified_and_new_ones_do_not(
+    fresh_database: str, settings: Settings
+) -> None:
+    """An upgrade locks nobody out under ``required``; a registration after it is unverified."""
+    await Migrator(
+        fresh_database, [m for m in bundled_migrations() if m.version < _EMAIL_VERIFICATION]
+    ).migrate()
+    old_id = uuid.uuid4()
+    with psycopg.connect(fresh_database) as conn:
+        conn.execute(
+            "INSERT INTO users (id, email, email_key, created_at, updated_at)"
+            " VALUES (%(id)s, 'old@example.org', 'old@example.org', %(at)s, %(at)s)",
+            {"id": old_id, "at": _T0},
+        )
+
+    await Migrator(fresh_database).migrate()
+
+    async with UserManagement.from_url(fresh_database, settings) as um:
+        old = await um.get_user(UserId(old_id), actor=SYSTEM)
+        new = await um.register_user("new@example.org", PASSWORD)
+        new = await um.get_user(new.id, actor=SYSTEM)
+    assert (old.email_verified, old.pending_email) == (True, None)
+    assert (new.email_verified, new.pending_email) == (False, None)

@@ -120,6 +120,10 @@ class User:
 
     What they sign in with (a password) is not part of the user: see
     :mod:`usermgmt.domain.credentials`.
+
+    *email_verified* says whether the owner of *email* proved it is theirs
+    (a verification link, or a password reset mailed to it); *pending_email*
+    is the address a self-service change waits to confirm, if any.
     """
 
     id: UserId
@@ -130,6 +134,8 @@ class User:
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+    email_verified: bool = False
+    pending_email: Email | None = None
 
     @classmethod
     def register(
@@ -180,15 +186,40 @@ class User:
         email: Email | None = None,
         role: Role | None = None,
         is_active: bool | None = None,
+        email_verified: bool | None = None,
     ) -> User:
-        """Return this user with the given fields replaced (``None`` keeps a field)."""
+        """Return this user with the given fields replaced (``None`` keeps a field).
+
+        A new *email* applies at once (as an admin's change does): it is not
+        verified (unless *email_verified* says so) and no change waits any more.
+        """
+        new_email = email is not None and email != self.email
+        verified = False if new_email else self.email_verified
         return attrs.evolve(
             self,
             name=self.name if name is None else clean_name(name),
             email=self.email if email is None else email,
             role=self.role if role is None else role,
             is_active=self.is_active if is_active is None else is_active,
+            email_verified=verified if email_verified is None else email_verified,
+            pending_email=None if new_email else self.pending_email,
             updated_at=now,
+        )
+
+    def verified(self, now: datetime) -> User:
+        """Return this user with their address proven theirs."""
+        if self.email_verified:
+            return self
+        return attrs.evolve(self, email_verified=True, updated_at=now)
+
+    def email_change_requested(self, email: Email, now: datetime) -> User:
+        """Return this user waiting to confirm *email*; a newer request replaces an older one."""
+        return attrs.evolve(self, pending_email=email, updated_at=now)
+
+    def email_change_confirmed(self, email: Email, now: datetime) -> User:
+        """Return this user on the confirmed *email*, verified, with no change waiting."""
+        return attrs.evolve(
+            self, email=email, email_verified=True, pending_email=None, updated_at=now
         )
 
     def deleted(self, now: datetime) -> User:

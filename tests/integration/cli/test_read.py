@@ -13,7 +13,17 @@ from usermgmt.entrypoints.cli.users import PAGE_SIZE
 
 from .conftest import PASSWORD, Cli
 
-HTTP_FIELDS = {"id", "email", "name", "role", "is_active", "created_at", "updated_at"}
+HTTP_FIELDS = {
+    "id",
+    "email",
+    "name",
+    "role",
+    "is_active",
+    "email_verified",
+    "pending_email",
+    "created_at",
+    "updated_at",
+}
 
 
 def _moment(text: str) -> datetime:
@@ -29,6 +39,8 @@ def _expected_json(user: User) -> dict[str, object]:
         "name": user.name,
         "role": user.role.value,
         "is_active": user.is_active,
+        "email_verified": user.email_verified,
+        "pending_email": None if user.pending_email is None else user.pending_email.value,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
     }

@@ -227,6 +227,8 @@ def test_responses_show_users_without_secrets_and_201_names_its_location(
         "name",
         "role",
         "is_active",
+        "email_verified",
+        "pending_email",
         "created_at",
         "updated_at",
     }

@@ -20,7 +20,17 @@ from usermgmt import Settings
 from usermgmt.adapters.tokens import secret_key_id
 
 PROBLEM = "application/problem+json"
-USER_FIELDS = {"id", "email", "name", "role", "is_active", "created_at", "updated_at"}
+USER_FIELDS = {
+    "id",
+    "email",
+    "name",
+    "role",
+    "is_active",
+    "email_verified",
+    "pending_email",
+    "created_at",
+    "updated_at",
+}
 
 
 def assert_problem(response: object, status: int) -> dict[str, object]:

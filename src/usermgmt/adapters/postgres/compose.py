@@ -23,6 +23,8 @@ USER_COLUMNS: Final = (
     "created_at",
     "updated_at",
     "deleted_at",
+    "email_verified",
+    "pending_email",
 )
 """What a ``users`` row is read as; :func:`user_from_row` takes exactly these."""
 

@@ -103,7 +103,7 @@ _START: Final = ListPosition(created_at=datetime(1, 1, 1, tzinfo=UTC), user_id=U
 EMAIL_CONSTRAINT: Final = "users_live_email_key"
 
 
-def user_from_row(
+def user_from_row(  # noqa: PLR0913 - one keyword per column of the row
     *,
     id: UUID,
     email: str,
@@ -113,6 +113,8 @@ def user_from_row(
     created_at: datetime,
     updated_at: datetime,
     deleted_at: datetime | None,
+    email_verified: bool,
+    pending_email: str | None,
 ) -> User:
     """Build a :class:`User` from a ``users`` row."""
     return User(
@@ -124,6 +126,8 @@ def user_from_row(
         created_at=created_at,
         updated_at=updated_at,
         deleted_at=deleted_at,
+        email_verified=email_verified,
+        pending_email=None if pending_email is None else Email(pending_email),
     )
 
 
@@ -138,6 +142,8 @@ def _params(user: User) -> dict[str, object]:
         "created_at": user.created_at,
         "updated_at": user.updated_at,
         "deleted_at": user.deleted_at,
+        "email_verified": user.email_verified,
+        "pending_email": None if user.pending_email is None else user.pending_email.value,
     }
 
 

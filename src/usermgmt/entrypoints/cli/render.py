@@ -45,6 +45,8 @@ def user_json(user: User, *, with_deleted: bool = False) -> dict[str, object]:
         "name": user.name,
         "role": user.role.value,
         "is_active": user.is_active,
+        "email_verified": user.email_verified,
+        "pending_email": None if user.pending_email is None else user.pending_email.value,
         "created_at": rfc3339(user.created_at),
         "updated_at": rfc3339(user.updated_at),
     }
@@ -150,6 +152,9 @@ def print_user(out: Console, user: User) -> None:
     card.add_column("value", overflow="fold")
     card.add_row("id", _cell(str(user.id)))
     card.add_row("email", _cell(user.email.value))
+    card.add_row("verified", _cell("yes" if user.email_verified else "no"))
+    if user.pending_email is not None:
+        card.add_row("pending email", _cell(user.pending_email.value))
     card.add_row("name", _cell(user.name))
     card.add_row("role", _cell(user.role.value))
     card.add_row("active", _cell("yes" if user.is_active else "no"))

@@ -160,6 +160,20 @@ class UserResponse(msgspec.Struct):
     name: str
     role: Role
     is_active: bool
+    email_verified: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Whether the owner proved the address theirs: a verification link, "
+            "or a password reset mailed to it."
+        ),
+    ]
+    pending_email: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="The address a change of one's own email waits to confirm "
+            "(`null` when none waits)."
+        ),
+    ]
     created_at: datetime
     updated_at: datetime
 
@@ -172,6 +186,8 @@ class UserResponse(msgspec.Struct):
             name=user.name,
             role=user.role,
             is_active=user.is_active,
+            email_verified=user.email_verified,
+            pending_email=None if user.pending_email is None else user.pending_email.value,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
