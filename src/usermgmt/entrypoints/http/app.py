@@ -11,8 +11,9 @@ usermgmt.entrypoints.http.app:create_app_from_env``.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import Final
 
 import anyio
@@ -93,29 +94,59 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         metrics = Metrics(service)
         handlers.append(metrics.route())
         lifespans.append(metrics.lifespan())
-    app = Litestar(
-        route_handlers=handlers,
-        dependencies={"service": Provide(lambda: service, use_cache=True, sync_to_thread=False)},
-        lifespan=lifespans,
-        middleware=[gate.middleware, allowed.middleware, *([limit.middleware] if limit else [])],
-        opt=EXEMPT_BY_DEFAULT,
-        stores={STORE: store},
-        plugins=[problem_details_plugin()],
-        request_class=StrictRequest,
-        exception_handlers={RecursionError: too_deep, Exception: unexpected},
-        cors_config=_cors(settings),
-        request_max_body_size=MAX_BODY_BYTES,
-        openapi_config=openapi_config(),
-        logging_config=None,
-        debug=False,
-    )
-    gate.learn(app)
-    allowed.learn(app)
-    finish_openapi(app.openapi_schema, settings)
+    with _pydantic_left_unloaded():
+        app = Litestar(
+            route_handlers=handlers,
+            dependencies={
+                "service": Provide(lambda: service, use_cache=True, sync_to_thread=False)
+            },
+            lifespan=lifespans,
+            middleware=[
+                gate.middleware,
+                allowed.middleware,
+                *([limit.middleware] if limit else []),
+            ],
+            opt=EXEMPT_BY_DEFAULT,
+            stores={STORE: store},
+            plugins=[problem_details_plugin()],
+            request_class=StrictRequest,
+            exception_handlers={RecursionError: too_deep, Exception: unexpected},
+            cors_config=_cors(settings),
+            request_max_body_size=MAX_BODY_BYTES,
+            openapi_config=openapi_config(),
+            logging_config=None,
+            debug=False,
+        )
+        gate.learn(app)
+        allowed.learn(app)
+        finish_openapi(app.openapi_schema, settings)
     app.asgi_handler = AccessLog(
         app.asgi_handler, proxies=TrustedProxies(settings.trusted_proxies), observer=metrics
     )
     return app
+
+
+@contextmanager
+def _pydantic_left_unloaded() -> Iterator[None]:
+    """Keep Litestar from loading its pydantic plugins, unless pydantic is in use already.
+
+    Litestar adds its pydantic plugins whenever pydantic can be imported, and
+    pydantic is installed beside us (the CLI's typer requires it), but no
+    schema of ours is a pydantic model: the plugins would cost each worker
+    about 10 MiB of memory and serve nothing. While the application is built
+    (its OpenAPI document too), importing pydantic fails, so Litestar goes
+    without them, as it does where pydantic is not installed. An embedder whose
+    own code has imported pydantic keeps the plugins.
+    """
+    if "pydantic" in sys.modules:
+        yield
+        return
+    sys.modules["pydantic"] = None  # type: ignore[assignment]  # the import system's "absent"
+    try:
+        yield
+    finally:
+        if "pydantic" in sys.modules and sys.modules["pydantic"] is None:
+            del sys.modules["pydantic"]
 
 
 def create_app_from_env() -> Litestar:
