@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
-from typing import Final
+from typing import Final, cast
 
 import anyio
 from litestar import Litestar
@@ -141,12 +141,13 @@ def _pydantic_left_unloaded() -> Iterator[None]:
     if "pydantic" in sys.modules:
         yield
         return
-    sys.modules["pydantic"] = None  # type: ignore[assignment]  # the import system's "absent"
+    modules = cast("dict[str, object]", sys.modules)  # None there means "absent" to imports
+    modules["pydantic"] = None
     try:
         yield
     finally:
-        if "pydantic" in sys.modules and sys.modules["pydantic"] is None:
-            del sys.modules["pydantic"]
+        if "pydantic" in modules and modules["pydantic"] is None:
+            del modules["pydantic"]
 
 
 def create_app_from_env() -> Litestar:
