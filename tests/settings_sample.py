@@ -46,5 +46,8 @@ EVERY_SETTING: Final = Settings(
     mail_max_attempts=3,
     reset_ttl=900,
     mail_templates=Path("/etc/usermgmt/mail"),
+    webauthn_rp_id="example.org",
+    webauthn_rp_name="Example ID",
+    webauthn_origins=("https://id.example.org", "https://app.example.org"),
 )
 """A value for each setting that is not its default (a new setting adds one here)."""

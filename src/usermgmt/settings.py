@@ -158,6 +158,27 @@ def _app_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _rp_id(raw: str) -> str:
+    host = raw.strip().lower()
+    if not host or any(c in host for c in "/:@ ") or host.startswith(".") or host.endswith("."):
+        msg = "must be a domain name such as example.org (no scheme, port or path)"
+        raise ValueError(msg)
+    return host
+
+
+def _webauthn_origins(raw: str) -> tuple[str, ...]:
+    origins = _origins(raw)
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path:
+            msg = f"{origin!r} is not an origin such as https://id.example.org"
+            raise ValueError(msg)
+    if not origins:
+        msg = "must name at least one origin"
+        raise ValueError(msg)
+    return origins
+
+
 _DECLARATION: Final = "usermgmt.setting"
 """The key of a field's metadata that holds its :class:`_Declaration`."""
 
@@ -430,6 +451,21 @@ class Settings:
         "A directory whose <kind>.txt (and .html) templates replace the shipped ones.",
         metavar="DIR",
         shown_default="the shipped templates",
+    )
+    webauthn_rp_id: str = setting(
+        "localhost",
+        _rp_id,
+        "The passkeys' relying party id: the site's domain (or a parent domain of it).",
+        metavar="DOMAIN",
+    )
+    webauthn_rp_name: str = setting(
+        "usermgmt", str, "The name a passkey prompt shows for the site.", metavar="NAME"
+    )
+    webauthn_origins: tuple[str, ...] = setting(
+        ("http://localhost:8000",),
+        _webauthn_origins,
+        "Comma-separated origins of the pages that may run passkey ceremonies.",
+        metavar="ORIGINS",
     )
 
     @classmethod
