@@ -36,6 +36,8 @@ from usermgmt.domain.errors import (
     MigrationError,
     NotFoundError,
     OverloadedError,
+    PasskeyNotFoundError,
+    PasskeyRejectedError,
     PermanentMailError,
     PermissionDeniedError,
     RefreshTokenReusedError,
@@ -66,6 +68,7 @@ from usermgmt.domain.model import (
     UserPage,
     UserSlice,
 )
+from usermgmt.domain.passkeys import CeremonyId, PasskeyCeremony, PasskeyCredential
 from usermgmt.settings import Environment, Settings
 
 try:
@@ -81,6 +84,7 @@ __all__ = [
     "AuditSlice",
     "AuthenticationError",
     "BlockingUserManagement",
+    "CeremonyId",
     "ConfigurationError",
     "ConflictError",
     "CurrentPasswordRequiredError",
@@ -102,6 +106,10 @@ __all__ = [
     "MigrationState",
     "NotFoundError",
     "OverloadedError",
+    "PasskeyCeremony",
+    "PasskeyCredential",
+    "PasskeyNotFoundError",
+    "PasskeyRejectedError",
     "PermanentMailError",
     "PermissionDeniedError",
     "Principal",

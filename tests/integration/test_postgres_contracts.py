@@ -23,6 +23,7 @@ from tests.dispatch_contract import DispatcherContract, Recorder
 from tests.mail_delivery_contract import MailDeliveryContract
 from tests.onetime_contract import OneTimeTokenStoreContract
 from tests.outbox_contract import LEASE, Outbox, OutboxContract, event
+from tests.passkeys_contract import CeremonyStoreContract, PasskeyStoreContract
 from tests.redis_keys import REDIS_URL, confined_keys
 from usermgmt import ManualClock
 from usermgmt.adapters.postgres import (
@@ -224,3 +225,15 @@ class TestPostgresAuditLog(AuditLogContract):
                     await other.execute("DELETE FROM audit_events")
 
         assert [r.at for r in await self.rows(uow)] == [NOW + timedelta(seconds=10)]
+
+
+class TestPostgresPasskeys(PasskeyStoreContract):
+    @pytest.fixture
+    def uow(self, database: PostgresDatabase) -> UnitOfWork:
+        return database.uow
+
+
+class TestPostgresCeremonies(CeremonyStoreContract):
+    @pytest.fixture
+    def uow(self, database: PostgresDatabase) -> UnitOfWork:
+        return database.uow

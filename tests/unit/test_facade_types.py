@@ -20,6 +20,9 @@ from usermgmt import (
     SYSTEM,
     AuditSlice,
     BlockingUserManagement,
+    CeremonyId,
+    PasskeyCeremony,
+    PasskeyCredential,
     Principal,
     Readiness,
     Session,
@@ -65,6 +68,14 @@ async def _typed_calls(
     assert_type(await um.list_audit_events(actor=SYSTEM, event_type="login_failed"), AuditSlice)
     assert_type(await um.list_own_audit_events(principal, per_page=5), AuditSlice)
     assert_type(await um.purge_audit_events(datetime.now(UTC), actor=SYSTEM), int)
+    assert_type(await um.begin_passkey_registration(principal, "pw"), PasskeyCeremony)
+    ceremony = CeremonyId(session_id)
+    assert_type(
+        await um.finish_passkey_registration(principal, ceremony, {}, "Laptop"), PasskeyCredential
+    )
+    assert_type(await um.list_passkeys(principal), tuple[PasskeyCredential, ...])
+    assert_type(await um.begin_passkey_login(), PasskeyCeremony)
+    assert_type(await um.passkey_login(ceremony, {}, client="192.0.2.1"), TokenPair)
 
     async def on_login(delivery: Delivery[LoggedIn]) -> None:
         assert_type(delivery.event.session_id, SessionId)
@@ -91,6 +102,7 @@ def _typed_blocking_calls(um: BlockingUserManagement, user_id: UserId) -> None:
     assert_type(um.dispatch_events(), int)
     assert_type(um.list_audit_events(actor=SYSTEM), AuditSlice)
     assert_type(um.list_sessions(user_id, actor=SYSTEM), tuple[Session, ...])
+    assert_type(um.begin_passkey_login(), PasskeyCeremony)
 
     def on_any(delivery: Delivery[Event]) -> None:
         assert_type(delivery.id, int)

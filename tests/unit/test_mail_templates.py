@@ -19,6 +19,7 @@ _VALUES = {
     "valid_for": "24 hours",
     "old_email": "old@example.org",
     "new_email": "new@example.org",
+    "passkey_name": "Laptop <Touch ID> & co",
 }
 
 

@@ -16,6 +16,7 @@ from tests.dispatch_contract import DispatcherContract
 from tests.mail_delivery_contract import MailDeliveryContract
 from tests.onetime_contract import OneTimeTokenStoreContract
 from tests.outbox_contract import Outbox, OutboxContract
+from tests.passkeys_contract import CeremonyStoreContract, PasskeyStoreContract
 from usermgmt.adapters.memory import (
     InMemoryLoginAttemptStore,
     InMemoryOutboxStore,
@@ -84,6 +85,18 @@ class TestInMemoryMailDelivery(MailDeliveryContract):
 
 
 class TestInMemoryAuditLog(AuditLogContract):
+    @pytest.fixture
+    def uow(self) -> UnitOfWork:
+        return InMemoryUnitOfWork()
+
+
+class TestInMemoryPasskeys(PasskeyStoreContract):
+    @pytest.fixture
+    def uow(self) -> UnitOfWork:
+        return InMemoryUnitOfWork()
+
+
+class TestInMemoryCeremonies(CeremonyStoreContract):
     @pytest.fixture
     def uow(self) -> UnitOfWork:
         return InMemoryUnitOfWork()

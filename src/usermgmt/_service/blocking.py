@@ -78,6 +78,12 @@ class BlockingUserManagement:
     list_audit_events = blocking(UserManagement.list_audit_events)
     list_own_audit_events = blocking(UserManagement.list_own_audit_events)
     purge_audit_events = blocking(UserManagement.purge_audit_events)
+    begin_passkey_registration = blocking(UserManagement.begin_passkey_registration)
+    finish_passkey_registration = blocking(UserManagement.finish_passkey_registration)
+    list_passkeys = blocking(UserManagement.list_passkeys)
+    remove_passkey = blocking(UserManagement.remove_passkey)
+    begin_passkey_login = blocking(UserManagement.begin_passkey_login)
+    passkey_login = blocking(UserManagement.passkey_login)
 
     def subscribe(
         self, kind: type[E], handler: Callable[[Delivery[E]], object]

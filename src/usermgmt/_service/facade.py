@@ -47,6 +47,14 @@ from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.login import Authenticate
 from usermgmt.usecases.mail import Outcome
 from usermgmt.usecases.maintenance import PurgeExpired
+from usermgmt.usecases.passkeys import (
+    BeginPasskeyLogin,
+    BeginPasskeyRegistration,
+    FinishPasskeyRegistration,
+    ListPasskeys,
+    PasskeyLogin,
+    RemovePasskey,
+)
 from usermgmt.usecases.recovery import RequestPasswordReset, ResetPassword
 from usermgmt.usecases.sessions import (
     Logout,
@@ -348,3 +356,9 @@ class UserManagement:
     list_audit_events = UseCaseMethod(ListAuditEvents)
     list_own_audit_events = UseCaseMethod(ListOwnAuditEvents)
     purge_audit_events = UseCaseMethod(PurgeAuditEvents)
+    begin_passkey_registration = UseCaseMethod(BeginPasskeyRegistration)
+    finish_passkey_registration = UseCaseMethod(FinishPasskeyRegistration)
+    list_passkeys = UseCaseMethod(ListPasskeys)
+    remove_passkey = UseCaseMethod(RemovePasskey)
+    begin_passkey_login = UseCaseMethod(BeginPasskeyLogin)
+    passkey_login = UseCaseMethod(PasskeyLogin)

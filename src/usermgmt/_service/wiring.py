@@ -12,6 +12,7 @@ import attrs
 
 from usermgmt._service.factories import Parts
 from usermgmt.adapters.blocklist import common_passwords
+from usermgmt.adapters.webauthn import WebAuthnRelyingParty
 from usermgmt.domain.events import MailRequested, PasswordResetRequested
 from usermgmt.domain.rules.passwords import PasswordPolicy
 from usermgmt.domain.rules.sessions import SessionPolicy
@@ -36,6 +37,14 @@ from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.login import Authenticate
 from usermgmt.usecases.mail import DeliverMail, QueueMail
 from usermgmt.usecases.maintenance import PurgeExpired
+from usermgmt.usecases.passkeys import (
+    BeginPasskeyLogin,
+    BeginPasskeyRegistration,
+    FinishPasskeyRegistration,
+    ListPasskeys,
+    PasskeyLogin,
+    RemovePasskey,
+)
 from usermgmt.usecases.recovery import RequestPasswordReset, ResetPassword, SendPasswordReset
 from usermgmt.usecases.sessions import (
     Logout,
@@ -80,6 +89,12 @@ class UseCases:
     list_own_audit_events: ListOwnAuditEvents
     purge_audit_events: PurgeAuditEvents
     record_refusal: RecordRefusal
+    begin_passkey_registration: BeginPasskeyRegistration
+    finish_passkey_registration: FinishPasskeyRegistration
+    list_passkeys: ListPasskeys
+    remove_passkey: RemovePasskey
+    begin_passkey_login: BeginPasskeyLogin
+    passkey_login: PasskeyLogin
 
 
 @attrs.frozen(kw_only=True)
@@ -133,6 +148,11 @@ def wire(parts: Parts) -> UseCases:
             lifetime=timedelta(seconds=p.settings.reset_ttl),
         ),
     )
+    relying_party = WebAuthnRelyingParty(
+        rp_id=p.settings.webauthn_rp_id,
+        rp_name=p.settings.webauthn_rp_name,
+        origins=p.settings.webauthn_origins,
+    )
     return UseCases(
         register_user=RegisterUser(
             uow=p.uow, hasher=p.hasher, policy=rules.passwords, clock=p.clock, ids=p.ids
@@ -182,4 +202,21 @@ def wire(parts: Parts) -> UseCases:
         list_own_audit_events=ListOwnAuditEvents(uow=p.uow, secrets=p.secrets),
         purge_audit_events=PurgeAuditEvents(uow=p.uow, clock=p.clock),
         record_refusal=RecordRefusal(uow=p.uow, clock=p.clock),
+        begin_passkey_registration=BeginPasskeyRegistration(
+            uow=p.uow, passwords=passwords, verifier=relying_party, clock=p.clock
+        ),
+        finish_passkey_registration=FinishPasskeyRegistration(
+            uow=p.uow, verifier=relying_party, queue_mail=queue_mail, clock=p.clock, ids=p.ids
+        ),
+        list_passkeys=ListPasskeys(uow=p.uow),
+        remove_passkey=RemovePasskey(uow=p.uow, passwords=passwords, clock=p.clock),
+        begin_passkey_login=BeginPasskeyLogin(uow=p.uow, verifier=relying_party, clock=p.clock),
+        passkey_login=PasskeyLogin(
+            uow=p.uow,
+            verifier=relying_party,
+            attempts=p.attempts,
+            throttle=rules.throttle,
+            start_session=start,
+            clock=p.clock,
+        ),
     )

@@ -36,6 +36,8 @@ from usermgmt.domain.events import (
     LoggedOut,
     LoginFailed,
     MailRequested,
+    PasskeyAdded,
+    PasskeyRemoved,
     RefreshTokenReused,
     RequestContext,
     SessionsRevoked,
@@ -121,7 +123,10 @@ _NAMES: Final[dict[type[Event], str]] = {
 }
 _DETAILS: Final[dict[type[Event], tuple[str, ...]]] = {
     UserRegistered: ("role",),
+    LoggedIn: ("amr",),
     LoginFailed: ("reason",),
+    PasskeyAdded: ("passkey_id", "name"),
+    PasskeyRemoved: ("passkey_id",),
     RefreshTokenReused: ("session_revoked",),
     LoggedOut: ("all_sessions",),
     SessionsRevoked: ("count",),

@@ -87,6 +87,17 @@ class InvalidOneTimeTokenError(ValidationError):
     reason: str = "is invalid or has expired; ask for a new link"
 
 
+@attrs.define
+class PasskeyRejectedError(ValidationError):
+    """A passkey registration was refused; *field* and *reason* say what, for the user.
+
+    Its ceremony is unknown, spent, expired or another user's (``ceremony_id``),
+    or the response does not verify: origin, RP id, challenge, user
+    verification, signature (``credential``), or the passkey is registered
+    already.
+    """
+
+
 # --- 401: who are you? -----------------------------------------------------------------------
 
 
@@ -183,6 +194,18 @@ class SessionNotFoundError(NotFoundError):
     def message(self) -> str:
         """Name the session that was looked for."""
         return f"No live session {self.reference}."
+
+
+@attrs.define
+class PasskeyNotFoundError(NotFoundError):
+    """The user has no passkey with this id (another user's passkey counts as none)."""
+
+    reference: str
+
+    @property
+    def message(self) -> str:
+        """Name the passkey that was looked for."""
+        return f"No passkey {self.reference}."
 
 
 @attrs.define

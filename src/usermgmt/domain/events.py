@@ -26,12 +26,14 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from typing import Final, Generic, TypeVar
+from uuid import UUID
 
 import attrs
 
 from usermgmt.domain.mail import Mailbox, MailKind, MailMessage
 from usermgmt.domain.model import (
     IP_MAX_LENGTH,
+    PASSWORD_AMR,
     USER_AGENT_MAX_LENGTH,
     Role,
     SessionId,
@@ -103,14 +105,23 @@ class LoginFailureReason(enum.StrEnum):
     WRONG_PASSWORD = "wrong_password"  # noqa: S105 - a reason, not a password
     INACTIVE = "inactive"
     THROTTLED = "throttled"
+    CEREMONY_INVALID = "ceremony_invalid"
+    """A passkey response to an unknown, spent or expired ceremony."""
+    UNKNOWN_PASSKEY = "unknown_passkey"
+    """A passkey this service does not know (never registered, or removed)."""
+    PASSKEY_INVALID = "passkey_invalid"
+    """A passkey response that does not verify: origin, RP id, flags, signature."""
+    PASSKEY_COUNTER = "passkey_counter"
+    """A passkey whose signature counter did not grow: a cloned authenticator, maybe."""
 
 
 @attrs.frozen(kw_only=True)
 class LoggedIn(Event):
-    """A session started: the user proved who they are."""
+    """A session started: the user proved who they are, by *amr* (RFC 8176 names)."""
 
     user_id: UserId
     session_id: SessionId
+    amr: tuple[str, ...] = PASSWORD_AMR
 
 
 @attrs.frozen(kw_only=True)
@@ -230,6 +241,24 @@ class UserRestored(Event):
 
 
 @attrs.frozen(kw_only=True)
+class PasskeyAdded(Event):
+    """A user registered a passkey (credential *passkey_id*); a notice was queued."""
+
+    user_id: UserId
+    passkey_id: UUID
+    name: str
+
+
+@attrs.frozen(kw_only=True)
+class PasskeyRemoved(Event):
+    """A user removed one of their passkeys."""
+
+    user_id: UserId
+    actor_id: UserId | None
+    passkey_id: UUID
+
+
+@attrs.frozen(kw_only=True)
 class MailRequested(Event):
     """A message to send, queued in the same transaction as the change that causes it.
 
@@ -316,6 +345,8 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
         UserUpdated,
         UserDeleted,
         UserRestored,
+        PasskeyAdded,
+        PasskeyRemoved,
         MailRequested,
         AccessDenied,
         AuditPurged,

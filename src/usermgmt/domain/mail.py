@@ -61,6 +61,8 @@ class MailKind(enum.StrEnum):
     """A notice to an address that another account tried to change to."""
     PASSWORD_CHANGED = "password-changed"  # noqa: S105 - a template's name, not a password
     """A notice: the account's password was changed or reset."""
+    PASSKEY_ADDED = "passkey-added"
+    """A notice: a new passkey can now sign in to the account."""
 
 
 def _refuse_unsafe(field: str, text: str) -> None:

@@ -33,6 +33,7 @@ PLACEHOLDERS: Final[Mapping[MailKind, frozenset[str]]] = MappingProxyType(
         MailKind.EMAIL_CHANGE_REQUESTED: frozenset({"new_email"}),
         MailKind.EMAIL_IN_USE: frozenset(),
         MailKind.PASSWORD_CHANGED: frozenset(),
+        MailKind.PASSKEY_ADDED: frozenset({"passkey_name"}),
     }
 )
 """The placeholders of each kind beyond :data:`COMMON_PLACEHOLDERS`; the caller

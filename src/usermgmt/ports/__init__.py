@@ -4,6 +4,7 @@ from usermgmt.ports.audit import AuditLog
 from usermgmt.ports.clock import Clock, IdGenerator
 from usermgmt.ports.events import EventOutbox, OutboxStore
 from usermgmt.ports.repositories import (
+    CeremonyStore,
     CredentialStore,
     DeviceTokenStore,
     OneTimeTokenStore,
@@ -17,6 +18,7 @@ from usermgmt.ports.throttle import LoginAttemptStore
 
 __all__ = [
     "AuditLog",
+    "CeremonyStore",
     "Clock",
     "CredentialStore",
     "DeviceTokenStore",

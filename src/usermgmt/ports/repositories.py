@@ -26,6 +26,7 @@ from usermgmt.domain.model import (
     UserId,
 )
 from usermgmt.domain.onetime import IssueQuota, OneTimeToken, Purpose
+from usermgmt.domain.passkeys import Ceremony, CeremonyId, CeremonyKind, PasskeyCredential
 from usermgmt.domain.rules.listing import ListPosition
 from usermgmt.ports.audit import AuditLog
 from usermgmt.ports.events import EventOutbox
@@ -140,6 +141,65 @@ class CredentialStore(Protocol):
 
     async def mark_used(self, credential_id: CredentialId, now: datetime) -> None:
         """Record that credential *credential_id* signed its user in at *now*."""
+        ...
+
+    async def add_passkey(self, passkey: PasskeyCredential) -> bool:
+        """Store a new passkey; return False, storing nothing, if its credential ID is taken."""
+        ...
+
+    async def passkeys(self, user_id: UserId) -> list[PasskeyCredential]:
+        """Return the passkeys of user *user_id*, oldest first."""
+        ...
+
+    async def passkey_for_login(
+        self, credential_id: bytes
+    ) -> tuple[User, PasskeyCredential] | None:
+        """Return the live user holding the passkey with *credential_id*, and the passkey.
+
+        ``None`` when no passkey has that ID or its user is deleted. One round trip.
+        """
+        ...
+
+    async def update_passkey_counter(
+        self,
+        credential_id: CredentialId,
+        *,
+        expected: int,
+        sign_count: int,
+        backed_up: bool,
+        now: datetime,
+    ) -> bool:
+        """Set the passkey's counter to *sign_count* if it is still *expected*; return whether.
+
+        Compare-and-set: of two assertions with the same counter, one wins.
+        *backed_up* is the state the assertion reported, kept from *now* on.
+        """
+        ...
+
+    async def remove_passkey(self, user_id: UserId, passkey_id: CredentialId) -> bool:
+        """Forget the passkey *passkey_id* of user *user_id*; return whether there was one."""
+        ...
+
+
+class CeremonyStore(Protocol):
+    """The challenges of passkey ceremonies in progress, each answerable once."""
+
+    async def add(self, ceremony: Ceremony) -> None:
+        """Store a new ceremony."""
+        ...
+
+    async def spend(
+        self, ceremony_id: CeremonyId, kind: CeremonyKind, now: datetime
+    ) -> Ceremony | None:
+        """Return the live ceremony *ceremony_id* of *kind*, and forget it, in one step.
+
+        ``None``, and nothing changes, when there is none or it expired by *now*.
+        Of two spends at once, exactly one returns it.
+        """
+        ...
+
+    async def purge(self, before: datetime) -> int:
+        """Forget ceremonies that expired before *before*; return how many."""
         ...
 
 
@@ -285,6 +345,11 @@ class Repositories(Protocol):
     @property
     def one_time_tokens(self) -> OneTimeTokenStore:
         """The one-time tokens of mail links and login challenges."""
+        ...
+
+    @property
+    def ceremonies(self) -> CeremonyStore:
+        """The challenges of passkey ceremonies."""
         ...
 
     @property

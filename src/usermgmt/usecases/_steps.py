@@ -142,7 +142,7 @@ class StartSession:
             for credential_id in credentials:
                 await tx.credentials.mark_used(credential_id, now)
             await tx.outbox.add(
-                LoggedIn(at=now, context=client, user_id=user.id, session_id=session.id)
+                LoggedIn(at=now, context=client, user_id=user.id, session_id=session.id, amr=amr)
             )
         return attrs.evolve(tokens, device_token=secret)
 

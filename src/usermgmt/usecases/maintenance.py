@@ -48,6 +48,7 @@ class PurgeExpired:
             sessions = await repos.sessions.purge(before)
             devices = await repos.devices.purge(before)
             devices += await repos.one_time_tokens.purge(before)
+            devices += await repos.ceremonies.purge(before)
         counters = await self._attempts.purge(before - self._throttle.forget_after)
         events = await self._outbox.purge(before)
         audit = await purge_audit(

@@ -1,4 +1,4 @@
-"""Credentials in memory: passwords by id, with the one-password-per-user index."""
+"""Credentials in memory: passwords by id, with the one-password-per-user index; passkeys."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from usermgmt.adapters.memory.database import InMemoryDatabase
 from usermgmt.adapters.memory.journal import Journal
 from usermgmt.domain.credentials import CredentialId, PasswordCredential
 from usermgmt.domain.model import Email, User, UserId
+from usermgmt.domain.passkeys import PasskeyCredential
 
 
 class InMemoryCredentialStore:
@@ -63,6 +64,12 @@ class InMemoryCredentialStore:
 
     async def mark_used(self, credential_id: CredentialId, now: datetime) -> None:
         """Record a sign-in at *now*, never moving the time back."""
+        passkey = self._db.passkeys.get(credential_id)
+        if passkey is not None:
+            last = now if passkey.last_used_at is None else max(passkey.last_used_at, now)
+            used = attrs.evolve(passkey, last_used_at=last)
+            self._journal.put(self._db.passkeys, credential_id, used)
+            return
         stored = self._db.credentials.get(credential_id)
         if stored is None:
             return
@@ -70,3 +77,52 @@ class InMemoryCredentialStore:
         self._journal.put(
             self._db.credentials, credential_id, attrs.evolve(stored, last_used_at=last)
         )
+
+    async def add_passkey(self, passkey: PasskeyCredential) -> bool:
+        """Store a new passkey unless its credential ID is taken."""
+        if any(p.credential_id == passkey.credential_id for p in self._db.passkeys.values()):
+            return False
+        self._journal.put(self._db.passkeys, passkey.id, passkey)
+        return True
+
+    async def passkeys(self, user_id: UserId) -> list[PasskeyCredential]:
+        """Return the user's passkeys, oldest first."""
+        found = [p for p in self._db.passkeys.values() if p.user_id == user_id]
+        return sorted(found, key=lambda p: (p.created_at, p.id))
+
+    async def passkey_for_login(
+        self, credential_id: bytes
+    ) -> tuple[User, PasskeyCredential] | None:
+        """Return the live user holding the passkey with *credential_id*, and the passkey."""
+        for passkey in self._db.passkeys.values():
+            if passkey.credential_id == credential_id:
+                user = self._db.users.get(passkey.user_id)
+                if user is None or user.deleted_at is not None:
+                    return None
+                return user, passkey
+        return None
+
+    async def update_passkey_counter(
+        self,
+        credential_id: CredentialId,
+        *,
+        expected: int,
+        sign_count: int,
+        backed_up: bool,
+        now: datetime,
+    ) -> bool:
+        """Set the counter if it is still *expected* (transactions are serialized)."""
+        stored = self._db.passkeys.get(credential_id)
+        if stored is None or stored.sign_count != expected:
+            return False
+        changed = attrs.evolve(stored, sign_count=sign_count, backed_up=backed_up, updated_at=now)
+        self._journal.put(self._db.passkeys, credential_id, changed)
+        return True
+
+    async def remove_passkey(self, user_id: UserId, passkey_id: CredentialId) -> bool:
+        """Forget the user's passkey *passkey_id*, if it is theirs."""
+        stored = self._db.passkeys.get(passkey_id)
+        if stored is None or stored.user_id != user_id:
+            return False
+        self._journal.pop(self._db.passkeys, passkey_id)
+        return True

@@ -14,6 +14,7 @@ from usermgmt.domain.credentials import CredentialId, PasswordCredential
 from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.model import RefreshToken, Session, SessionId, User, UserId
 from usermgmt.domain.onetime import OneTimeToken, Purpose
+from usermgmt.domain.passkeys import Ceremony, CeremonyId, PasskeyCredential
 from usermgmt.domain.rules.throttle import FailureRecord
 
 
@@ -28,6 +29,9 @@ class InMemoryDatabase:
     credentials: dict[CredentialId, PasswordCredential] = attrs.Factory(dict)
     passwords: dict[UserId, CredentialId] = attrs.Factory(dict)
     """Each user's password: the partial unique index of PostgreSQL."""
+    passkeys: dict[CredentialId, PasskeyCredential] = attrs.Factory(dict)
+    """Passkeys by id (their credential IDs are unique, as PostgreSQL's index makes them)."""
+    ceremonies: dict[CeremonyId, Ceremony] = attrs.Factory(dict)
     sessions: dict[SessionId, Session] = attrs.Factory(dict)
     tokens: dict[bytes, RefreshToken] = attrs.Factory(dict)
     devices: dict[bytes, DeviceToken] = attrs.Factory(dict)

@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import attrs
 
 from usermgmt.adapters.memory.audit import InMemoryAuditLog
+from usermgmt.adapters.memory.ceremonies import InMemoryCeremonyStore
 from usermgmt.adapters.memory.credentials import InMemoryCredentialStore
 from usermgmt.adapters.memory.database import InMemoryDatabase
 from usermgmt.adapters.memory.devices import InMemoryDeviceTokenStore
@@ -27,6 +28,7 @@ class InMemoryRepositories:
     sessions: InMemorySessionStore
     devices: InMemoryDeviceTokenStore
     one_time_tokens: InMemoryOneTimeTokenStore
+    ceremonies: InMemoryCeremonyStore
     outbox: InMemoryEventOutbox
     audit: InMemoryAuditLog
 
@@ -50,6 +52,7 @@ class InMemoryUnitOfWork:
                     InMemorySessionStore(self.db, journal),
                     InMemoryDeviceTokenStore(self.db, journal),
                     InMemoryOneTimeTokenStore(self.db, journal),
+                    InMemoryCeremonyStore(self.db, journal),
                     InMemoryEventOutbox(self.db.outbox, self.db.audit, journal),
                     InMemoryAuditLog(self.db.audit, journal),
                 )

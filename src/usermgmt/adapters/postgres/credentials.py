@@ -1,4 +1,4 @@
-"""Credentials in PostgreSQL: the ``credentials`` table (passwords today)."""
+"""Credentials in PostgreSQL: the ``credentials`` table (passwords; passkeys in ``passkeys``)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from usermgmt.adapters.postgres.compose import (
     statement,
     values,
 )
+from usermgmt.adapters.postgres.passkeys import PostgresPasskeys
 from usermgmt.adapters.postgres.users import user_from_row
 from usermgmt.domain.credentials import CredentialId, CredentialKind, PasswordCredential
 from usermgmt.domain.model import Email, User, UserId
@@ -86,7 +87,7 @@ def _login_from_row(**row: object) -> tuple[User, PasswordCredential | None]:
     return user, password_from_row(**password)  # type: ignore[arg-type]  # PASSWORD_COLUMNS
 
 
-class PostgresCredentialStore:
+class PostgresCredentialStore(PostgresPasskeys):
     """The ``credentials`` table, on one connection (and its transaction, if any)."""
 
     def __init__(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:

@@ -14,6 +14,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from usermgmt.adapters.postgres.audit import PostgresAuditLog
+from usermgmt.adapters.postgres.ceremonies import PostgresCeremonyStore
 from usermgmt.adapters.postgres.credentials import PostgresCredentialStore
 from usermgmt.adapters.postgres.devices import PostgresDeviceTokenStore
 from usermgmt.adapters.postgres.events import PostgresEventOutbox
@@ -59,6 +60,7 @@ class PostgresRepositories:
     sessions: PostgresSessionStore
     devices: PostgresDeviceTokenStore
     one_time_tokens: PostgresOneTimeTokenStore
+    ceremonies: PostgresCeremonyStore
     outbox: PostgresEventOutbox
     audit: PostgresAuditLog
 
@@ -73,6 +75,7 @@ class PostgresRepositories:
             PostgresSessionStore(conn),
             PostgresDeviceTokenStore(conn),
             PostgresOneTimeTokenStore(conn),
+            PostgresCeremonyStore(conn),
             PostgresEventOutbox(conn, alone=alone),
             PostgresAuditLog(conn),
         )

@@ -193,6 +193,19 @@ class LoginThrottlePolicy:
             second = ThrottleCounter(key=_digest("device", device), threshold=self.per_client)
         return LoginAttempt(account=account, counters=(pair, second), schedule=self.schedule())
 
+    def passkey_attempt(self, client: str) -> LoginAttempt:
+        """Return a passkey sign-in's attempt from *client*, before it names an account.
+
+        Counted per client alone (its own "account", so that clients never wait
+        on each other's counters): the credential, not an email, names the
+        account, and a client that keeps sending responses that do not verify
+        is slowed down like one that keeps guessing passwords. Once the
+        credential names an account, :meth:`attempt` counts it there too.
+        """
+        key = _digest("passkey", client_of(client))
+        counter = ThrottleCounter(key=key, threshold=self.per_client)
+        return LoginAttempt(account=key, counters=(counter,), schedule=self.schedule())
+
     def retry_after(
         self, attempt: LoginAttempt, records: Sequence[FailureRecord | None], now: datetime
     ) -> int:
