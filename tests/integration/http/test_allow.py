@@ -67,8 +67,10 @@ def test_every_documented_path_answers_options_with_its_documented_methods(
     document = client.get("/schema/openapi.json").json()
 
     for template, item in document["paths"].items():
-        path = template.replace("{user_id}", USER.rsplit("/", 1)[1]).replace(
-            "{session_id}", "00000000-0000-4000-8000-000000000001"
+        path = (
+            template.replace("{user_id}", USER.rsplit("/", 1)[1])
+            .replace("{session_id}", "00000000-0000-4000-8000-000000000001")
+            .replace("{passkey_id}", "00000000-0000-4000-8000-000000000002")
         )
         documented = {m.upper() for m in item if m in {"get", "post", "put", "patch", "delete"}}
 

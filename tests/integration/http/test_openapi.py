@@ -70,6 +70,32 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str], bool]] = {
         {"401", "403", "404", "409", "415", "503"},
         True,
     ),
+    ("post", "/api/auth/passkeys/register/options"): (
+        "200",
+        {"400", "401", "403", "413", "415", "422", "429", "503"},
+        True,
+    ),
+    ("post", "/api/auth/passkeys/register"): (
+        "201",
+        {"400", "401", "413", "415", "422", "503"},
+        True,
+    ),
+    ("get", "/api/auth/passkeys"): ("200", {"401", "415", "503"}, True),
+    ("delete", "/api/auth/passkeys/{passkey_id}"): (
+        "204",
+        {"400", "401", "403", "404", "413", "415", "422", "503"},
+        True,
+    ),
+    ("post", "/api/auth/passkeys/login/options"): (
+        "200",
+        {"400", "413", "415", "429", "503"},
+        False,
+    ),
+    ("post", "/api/auth/passkeys/login"): (
+        "200",
+        {"400", "401", "413", "415", "422", "429", "503"},
+        False,
+    ),
 }
 
 
@@ -314,8 +340,10 @@ def test_the_documented_415_is_what_each_route_answers_to_a_body_that_is_not_jso
     client: TestClient[Litestar], document: dict[str, Any], method: str, path: str
 ) -> None:
     """A form post reaches no route, with or without a body of its own: the 415 is documented."""
-    target = path.replace("{user_id}", "00000000-0000-4000-8000-000000000000").replace(
-        "{session_id}", "00000000-0000-4000-8000-000000000001"
+    target = (
+        path.replace("{user_id}", "00000000-0000-4000-8000-000000000000")
+        .replace("{session_id}", "00000000-0000-4000-8000-000000000001")
+        .replace("{passkey_id}", "00000000-0000-4000-8000-000000000002")
     )
 
     response = client.request(

@@ -31,6 +31,7 @@ from usermgmt.entrypoints.http.auth import AuthController
 from usermgmt.entrypoints.http.limits import EXEMPT_BY_DEFAULT, STORE, rate_limit
 from usermgmt.entrypoints.http.openapi import finish_openapi, openapi_config
 from usermgmt.entrypoints.http.pages import PAGES
+from usermgmt.entrypoints.http.passkeys import PasskeysController
 from usermgmt.entrypoints.http.problems import (
     MAX_BODY_BYTES,
     problem_details_plugin,
@@ -82,6 +83,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         UsersController,
         AuditController,
         SessionsController,
+        PasskeysController,
         PAGES,
     ]
     if keys := service.jwks():

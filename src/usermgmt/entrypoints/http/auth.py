@@ -31,7 +31,7 @@ from usermgmt.entrypoints.http.security import PRINCIPAL, SECURED
 _NO_STORE = CacheControlHeader(no_store=True)  # RFC 6749 §5.1: token responses are not cached
 
 
-def _hands_out_tokens(path: str, *, operation_id: str, summary: str, s401: str) -> HTTPRouteHandler:
+def hands_out_tokens(path: str, *, operation_id: str, summary: str, s401: str) -> HTTPRouteHandler:
     """Declare a route that answers with new tokens: 200, never cached, rate-limited.
 
     *s401* says which credentials it refuses, and why.
@@ -59,7 +59,7 @@ class AuthController(Controller):
     tags = ["auth"]  # noqa: RUF012 - Litestar reads class attributes
     dependencies = {"principal": PRINCIPAL}  # noqa: RUF012
 
-    @_hands_out_tokens(
+    @hands_out_tokens(
         "/login",
         operation_id="login",
         summary="Log in",
@@ -86,7 +86,7 @@ class AuthController(Controller):
         )
         return LoginResponse.from_domain(pair)
 
-    @_hands_out_tokens(
+    @hands_out_tokens(
         "/refresh",
         operation_id="refresh",
         summary="Rotate the refresh token",

@@ -12,7 +12,7 @@ service's own routes), with the OpenAPI pass reading each.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
 import msgspec
@@ -20,6 +20,8 @@ import msgspec
 from usermgmt import (
     AuditEntry,
     AuditSlice,
+    PasskeyCeremony,
+    PasskeyCredential,
     Readiness,
     Role,
     Session,
@@ -30,6 +32,7 @@ from usermgmt import (
     UserSlice,
 )
 from usermgmt.domain.model import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
+from usermgmt.domain.passkeys import PASSKEY_NAME_MAX_LENGTH
 from usermgmt.domain.rules.passwords import PASSWORD_MAX_LENGTH
 
 TOKEN_MAX_LENGTH: Final = 512
@@ -359,6 +362,116 @@ class SessionListResponse(msgspec.Struct):
     ) -> SessionListResponse:
         """Show *sessions*, marking the one whose id is *current*."""
         return cls(items=[SessionResponse.from_domain(s, current) for s in sessions])
+
+
+# --- passkeys ---------------------------------------------------------------------------------
+
+PasskeyPasswordField = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=PASSWORD_MAX_LENGTH,
+        description="The caller's current password: adding or removing a passkey is a "
+        "sensitive change (422 without it, 403 when wrong).",
+    ),
+]
+WebAuthnJSON = Annotated[
+    dict[str, Any],
+    msgspec.Meta(
+        description="What the browser's `PublicKeyCredential.toJSON()` gives: a "
+        "`RegistrationResponseJSON` or an `AuthenticationResponseJSON` (WebAuthn Level 3)."
+    ),
+]
+
+
+class PasskeyOptionsRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The current password, which starting a passkey registration requires."""
+
+    current_password: PasskeyPasswordField | None = None
+
+
+class PasskeyRegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The browser's answer to a registration ceremony, and what to call the passkey."""
+
+    ceremony_id: Annotated[UUID, msgspec.Meta(description="From the options' answer.")]
+    credential: WebAuthnJSON
+    name: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=PASSKEY_NAME_MAX_LENGTH,
+                description="What the user calls it (`Passkey` when not given).",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class PasskeyRemoveRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The current password, which removing a passkey requires."""
+
+    current_password: PasskeyPasswordField | None = None
+
+
+class PasskeyLoginRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The browser's answer to a sign-in ceremony."""
+
+    ceremony_id: Annotated[UUID, msgspec.Meta(description="From the options' answer.")]
+    credential: WebAuthnJSON
+
+
+class PasskeyOptionsResponse(msgspec.Struct):
+    """A ceremony begun: its id, and the options for ``navigator.credentials``."""
+
+    ceremony_id: Annotated[
+        UUID,
+        msgspec.Meta(description="Send it back with the browser's answer, within 5 minutes."),
+    ]
+    options: Annotated[
+        dict[str, Any],
+        msgspec.Meta(
+            description="`PublicKeyCredentialCreationOptionsJSON` (registration) or "
+            "`PublicKeyCredentialRequestOptionsJSON` (sign-in), for "
+            "`PublicKeyCredential.parseCreationOptionsFromJSON` / "
+            "`parseRequestOptionsFromJSON`."
+        ),
+    ]
+
+    @classmethod
+    def from_domain(cls, ceremony: PasskeyCeremony) -> PasskeyOptionsResponse:
+        """Show *ceremony*."""
+        return cls(ceremony_id=ceremony.ceremony_id, options=dict(ceremony.options))
+
+
+class PasskeyResponse(msgspec.Struct):
+    """One of the caller's passkeys: never its key."""
+
+    id: UUID
+    name: str
+    created_at: datetime
+    last_used_at: Annotated[
+        datetime | None, msgspec.Meta(description="The last sign-in with it, if any.")
+    ]
+    backed_up: Annotated[
+        bool,
+        msgspec.Meta(description="Whether the provider syncs it (the last sign-in's BS flag)."),
+    ]
+
+    @classmethod
+    def from_domain(cls, passkey: PasskeyCredential) -> PasskeyResponse:
+        """Show *passkey*."""
+        return cls(
+            id=passkey.id,
+            name=passkey.name,
+            created_at=passkey.created_at,
+            last_used_at=passkey.last_used_at,
+            backed_up=passkey.backed_up,
+        )
+
+
+class PasskeyListResponse(msgspec.Struct):
+    """The caller's passkeys, oldest first."""
+
+    items: list[PasskeyResponse]
 
 
 class ServiceInfo(msgspec.Struct):
