@@ -54,6 +54,7 @@ DASH = "\u2013"
 _S1, _S2, _S3 = "S1 authenticated read", "S2 login storm", "S3 registration"
 _S4, _S5, _MEM = "S4 reads during a login storm", "S5 page at depth 980,000", "Machine"
 _S5M = "S5 page at depth 500,000"
+_S7 = "S7 reads during a forgot-password storm"
 ROWS: list[tuple[str, str, Getter, str]] = [
     (_S1, "requests/s", metric("S1", "ok_per_s"), ",.0f"),
     (_S1, "p50 ms", metric("S1", "p50_us", scale=MS), ",.1f"),
@@ -82,6 +83,12 @@ ROWS: list[tuple[str, str, Getter, str]] = [
     (_S4, "server CPU (cores)", metric("S4", "cpu", "server_cores"), ".2f"),
     (_S4, "PostgreSQL CPU (cores)", metric("S4", "cpu", "postgres_cores"), ".2f"),
     (_S4, "foreign load (cores)", metric("S4", "cpu", "foreign_cores"), ".2f"),
+    (_S7, "reads/s", metric("S7", "reads", "ok_per_s"), ",.0f"),
+    (_S7, "reads p99 ms", metric("S7", "reads", "p99_us", scale=MS), ",.1f"),
+    (_S7, "forgot requests/s", metric("S7", "forgots", "ok_per_s"), ",.0f"),
+    (_S7, "forgot p99 ms", metric("S7", "forgots", "p99_us", scale=MS), ",.1f"),
+    (_S7, "mails written", metric("S7", "mailed"), ",.0f"),
+    (_S7, "server CPU (cores)", metric("S7", "cpu", "server_cores"), ".2f"),
     (_S5, "offset p50 ms", metric("S5", "offset", "p50_ms"), ",.1f"),
     (_S5, "offset p99 ms", metric("S5", "offset", "p99_ms"), ",.1f"),
     (_S5, "cursor p50 ms", metric("S5", "cursor", "p50_ms"), ",.1f"),

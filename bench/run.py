@@ -1,10 +1,11 @@
-"""Run the benchmark: S1-S5 against usermgmt and its peers, interleaved, round after round.
+"""Run the benchmark: S1-S5 and S7 against usermgmt and its peers, interleaved, round after round.
 
     bench/.venvs/tools/bin/python bench/run.py            # the full run (about 35 minutes)
     bench/.venvs/tools/bin/python bench/run.py --quick    # a quick look (about 6 minutes)
 
 Each round starts every system with 1 worker, then every system with 2
-workers (A, B, C, A, B, C), and runs S1-S5 against each; the argon2 bound is
+workers (A, B, C, A, B, C), and runs S1-S5 against each (S7 where the system
+mails password resets); the argon2 bound is
 measured at the start of each round, the PostgreSQL floor (pgbench -S) before
 the first. Raw results go to ``bench/results/run-<time>.json`` (and
 ``latest.json``); the table is printed and written next to them.
@@ -83,6 +84,8 @@ def serving(system: System, workers: int, logfile: Path) -> Iterator[psutil.Proc
         msg = f"port {system.port} is taken: is an earlier server still running?"
         raise RuntimeError(msg)
     logfile.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(system.mailbox, ignore_errors=True)
+    system.mailbox.mkdir(parents=True)
     with logfile.open("wb") as out:
         proc = subprocess.Popen(
             system.command(workers),
@@ -159,6 +162,15 @@ def registrations(system: System, seconds: float, prefix: str) -> load.Wrk:
     return load.Wrk(system.port, script, connections=S2_CONNECTIONS, seconds=seconds)
 
 
+def forgots(system: System, seconds: float) -> load.Wrk:
+    """Forgot-password requests for bulk users u1001.. (live accounts: each may get a mail)."""
+    assert system.forgot_path is not None  # noqa: S101 - only asked of systems that have one
+    script = load.posts_script(
+        system.forgot_path, "application/json", '{"email": "u{n}@example.org"}', 1_001, 900_000
+    )
+    return load.Wrk(system.port, script, connections=S2_CONNECTIONS, seconds=seconds)
+
+
 def scenario(
     system: System, root: psutil.Process, start: Callable[[int], list[load.Wrk]]
 ) -> tuple[list[dict[str, float]], dict[str, Any]]:
@@ -221,6 +233,14 @@ def run_system(system: System, workers: int, round_no: int, opts: argparse.Names
             record["S4"] = {"reads": s4_reads, "logins": s4_logins, "cpu": cpu}
         if "S5" in wanted:
             record["S5"] = deep_pages(system, tokens[0], opts)
+        if "S7" in wanted and system.forgot_path:
+            (s7_reads, s7_forgots), cpu = scenario(
+                system,
+                root,
+                lambda _: [reads(system, tokens, seconds), forgots(system, seconds)],
+            )
+            mailed = sum(1 for _ in system.mailbox.glob("*.eml"))
+            record["S7"] = {"reads": s7_reads, "forgots": s7_forgots, "mailed": mailed, "cpu": cpu}
         record["peak_rss_mib"] = [measure.peak_rss_mib(p) for p in procs]
     return record
 
@@ -338,7 +358,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, help="seconds per scenario (default 15)")
     parser.add_argument("--systems", default="usermgmt,fastapi-users,flask")
     parser.add_argument("--workers", default="1,2", help="worker counts, e.g. 1,2")
-    parser.add_argument("--scenarios", default="S1,S2,S3,S4,S5")
+    parser.add_argument("--scenarios", default="S1,S2,S3,S4,S5,S7")
     parser.add_argument("--users", type=int, default=1_000_000, help="bulk users per system")
     parser.add_argument("--skip-prepare", action="store_true", help="databases are ready")
     parser.add_argument("--no-pgbench", action="store_true")

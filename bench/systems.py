@@ -34,6 +34,7 @@ class System:
     login_form: bool  # fastapi-users takes an OAuth2 password form, the others JSON
     offset_path: str | None  # the deep offset page, if the system has a user list
     cursor_path: str | None  # the deep cursor page (with {cursor}), if it has one
+    forgot_path: str | None = None  # the forgot-password route, if the system mails resets
     pythonpath: str | None = None  # a source tree to run instead of the installed one
     executable: str | None = None  # another installation's ``usermgmt`` (bench/compare.py)
 
@@ -71,8 +72,9 @@ class System:
                 # lifted. Login throttling stays on at its defaults (every benchmark login
                 # succeeds), and so do argon2 defaults and revocation checks.
                 "USERMGMT_RATE_LIMIT_PER_MINUTE": "0",
-                # Production requires a mail URL; the scenarios send no mail.
-                "USERMGMT_MAIL_URL": "disabled",
+                # Production requires a mail URL. Mail goes to .eml files, so that the
+                # background delivery costs what it costs a deployment (S7 mails resets).
+                "USERMGMT_MAIL_URL": self.mailbox.as_uri(),
             }
         elif self.name == "fastapi-users":
             env |= {
@@ -85,6 +87,11 @@ class System:
                 "BENCH_JWT_SECRET": JWT_SECRET,
             }
         return env
+
+    @property
+    def mailbox(self) -> Path:
+        """The directory this system's mail is delivered to, emptied at each start."""
+        return BENCH / "results" / "mail" / self.name
 
     @property
     def cwd(self) -> Path:
@@ -122,6 +129,7 @@ USERMGMT: Final = System(
     login_form=False,
     offset_path="/api/users/?page=49000&per_page=20",
     cursor_path="/api/users/?cursor={cursor}&per_page=20",
+    forgot_path="/api/auth/password/forgot",
 )
 FASTAPI_USERS: Final = System(
     name="fastapi-users",
