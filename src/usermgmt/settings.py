@@ -166,6 +166,10 @@ def _rp_id(raw: str) -> str:
     return host
 
 
+def _under_domain(host: str, domain: str) -> bool:
+    return host == domain or host.endswith(f".{domain}")
+
+
 def _webauthn_origins(raw: str) -> tuple[str, ...]:
     origins = _origins(raw)
     for origin in origins:
@@ -560,6 +564,18 @@ class Settings:
             log.warning("%s; acceptable only in development", msg)
         if self.argon2_memory_cost < 8 * self.argon2_parallelism:
             msg = "USERMGMT_ARGON2_MEMORY_COST must be at least 8 KiB per lane of parallelism"
+            raise ConfigurationError(msg)
+        outside = [
+            origin
+            for origin in self.webauthn_origins
+            if not _under_domain(urlsplit(origin).hostname or "", self.webauthn_rp_id)
+        ]
+        if outside:
+            msg = (
+                f"USERMGMT_WEBAUTHN_ORIGINS: {outside[0]} is not on USERMGMT_WEBAUTHN_RP_ID "
+                f"{self.webauthn_rp_id} or a subdomain of it, so no browser would run a "
+                "passkey ceremony there"
+            )
             raise ConfigurationError(msg)
 
 

@@ -243,3 +243,34 @@ def test_production_refuses_a_short_previous_secret_without_showing_it() -> None
 
     assert "USERMGMT_JWT_PREVIOUS_SECRETS" in str(refused.value)
     assert "tiny-old" not in str(refused.value)
+
+
+def test_passkey_origins_must_be_on_the_rp_id() -> None:
+    """An origin outside the RP id's domain could never run a ceremony: refused at start."""
+    Settings(
+        webauthn_rp_id="example.org",
+        webauthn_origins=("https://example.org", "https://id.example.org:8443"),
+    ).check()
+
+    with pytest.raises(ConfigurationError, match="USERMGMT_WEBAUTHN_ORIGINS"):
+        Settings(webauthn_rp_id="example.org").check()  # the default origin is localhost's
+    with pytest.raises(ConfigurationError, match=r"evil-example\.org"):
+        Settings(
+            webauthn_rp_id="example.org", webauthn_origins=("https://evil-example.org",)
+        ).check()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("USERMGMT_WEBAUTHN_RP_ID", "https://example.org"),
+        ("USERMGMT_WEBAUTHN_RP_ID", "example.org:443"),
+        ("USERMGMT_WEBAUTHN_ORIGINS", "example.org"),
+        ("USERMGMT_WEBAUTHN_ORIGINS", "https://example.org/login"),
+        ("USERMGMT_WEBAUTHN_ORIGINS", " , "),
+    ],
+)
+def test_a_malformed_passkey_setting_is_refused(variable: str, value: str) -> None:
+    """An RP id is a bare domain; an origin is a scheme and a host, without a path."""
+    with pytest.raises(ConfigurationError, match=variable):
+        Settings.from_env({variable: value})
