@@ -81,6 +81,14 @@ def _not_negative(raw: str) -> int:
     return value
 
 
+def _issuer(raw: str) -> str:
+    value = raw.strip()
+    if not value or not value.isprintable() or ":" in value:
+        msg = "must be a non-empty name without ':' or control characters"
+        raise ValueError(msg)
+    return value
+
+
 def _port(raw: str) -> int:
     value = _positive(raw)
     if value > 65535:  # noqa: PLR2004 - the largest TCP port
@@ -346,6 +354,15 @@ class Settings:
         _not_negative,
         "Failed logins on one account from all clients before every client is throttled.",
         metavar="N",
+    )
+    mfa_max_failures: int = setting(
+        5,
+        _positive,
+        "Wrong second-factor codes on one account before it backs off (429).",
+        metavar="N",
+    )
+    totp_issuer: str = setting(
+        "usermgmt", _issuer, "The issuer authenticator apps show beside a TOTP key.", metavar="NAME"
     )
     refresh_reuse_grace: int = setting(
         10,

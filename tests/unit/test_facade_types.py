@@ -21,6 +21,7 @@ from usermgmt import (
     AuditSlice,
     BlockingUserManagement,
     CeremonyId,
+    MfaChallenge,
     PasskeyCeremony,
     PasskeyCredential,
     Principal,
@@ -28,6 +29,7 @@ from usermgmt import (
     Session,
     SessionId,
     TokenPair,
+    TotpEnrolment,
     User,
     UserId,
     UserManagement,
@@ -45,7 +47,9 @@ async def _typed_calls(
     from typing import assert_type  # noqa: PLC0415 - only mypy needs it
 
     assert_type(await um.register_user("ann@example.org", "correct horse battery"), User)
-    assert_type(await um.authenticate("ann@example.org", "pw", client="192.0.2.1"), TokenPair)
+    assert_type(
+        await um.authenticate("ann@example.org", "pw", client="192.0.2.1"), TokenPair | MfaChallenge
+    )
     assert_type(await um.refresh("token"), TokenPair)
     assert_type(await um.validate_access_token("token"), Principal)
     assert_type(await um.logout(principal, all_sessions=True), None)
@@ -76,6 +80,14 @@ async def _typed_calls(
     assert_type(await um.list_passkeys(principal), tuple[PasskeyCredential, ...])
     assert_type(await um.begin_passkey_login(), PasskeyCeremony)
     assert_type(await um.passkey_login(ceremony, {}, client="192.0.2.1"), TokenPair)
+    assert_type(await um.start_totp(principal, current_password="pw"), TotpEnrolment)
+    assert_type(await um.confirm_totp(principal, "123456"), tuple[str, ...])
+    assert_type(await um.disable_totp(principal, current_password="pw", code="1"), None)
+    assert_type(
+        await um.regenerate_recovery_codes(principal, current_password="pw"), tuple[str, ...]
+    )
+    assert_type(await um.reset_mfa(user_id, actor=SYSTEM), None)
+    assert_type(await um.verify_mfa("token", code="123456"), TokenPair)
 
     async def on_login(delivery: Delivery[LoggedIn]) -> None:
         assert_type(delivery.event.session_id, SessionId)
@@ -92,11 +104,14 @@ def _typed_blocking_calls(um: BlockingUserManagement, user_id: UserId) -> None:
     from typing import assert_type  # noqa: PLC0415 - only mypy needs it
 
     assert_type(um.register_user("ann@example.org", "correct horse battery"), User)
-    assert_type(um.authenticate("ann@example.org", "pw", device_token=None), TokenPair)
+    assert_type(
+        um.authenticate("ann@example.org", "pw", device_token=None), TokenPair | MfaChallenge
+    )
     assert_type(um.list_users(actor=SYSTEM), UserPage)
     assert_type(um.update_user(user_id, actor=SYSTEM, is_active=False), User)
     assert_type(um.delete_user(user_id, actor=SYSTEM), None)
     assert_type(um.purge_expired(), int)
+    assert_type(um.reset_mfa(user_id, actor=SYSTEM), None)
     assert_type(um.check_health(), bool)
     assert_type(um.check_readiness(), Readiness)
     assert_type(um.dispatch_events(), int)

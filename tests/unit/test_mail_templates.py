@@ -20,6 +20,7 @@ _VALUES = {
     "old_email": "old@example.org",
     "new_email": "new@example.org",
     "passkey_name": "Laptop <Touch ID> & co",
+    "remaining": "9",
 }
 
 

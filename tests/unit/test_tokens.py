@@ -9,6 +9,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -82,7 +83,7 @@ def _payload(claims: AccessClaims, **changes: object) -> dict[str, object]:
 
 
 def test_a_token_carries_every_claim_of_the_contract(codec: JwtTokenCodec) -> None:
-    """iss, aud, sub, sid, jti, iat, exp and role are all present, typed at+jwt."""
+    """iss, aud, sub, sid, jti, iat, exp, role and amr are all present, typed at+jwt."""
     claims = _claims()
 
     token = codec.encode(claims)
@@ -90,8 +91,21 @@ def test_a_token_carries_every_claim_of_the_contract(codec: JwtTokenCodec) -> No
     header = jwt.get_unverified_header(token)
     payload = jwt.decode(token, options={"verify_signature": False})
     assert header == {"alg": "HS256", "typ": "at+jwt", "kid": KID}
-    assert set(payload) == {"iss", "aud", "sub", "sid", "jti", "iat", "exp", "role"}
+    assert set(payload) == {"iss", "aud", "sub", "sid", "jti", "iat", "exp", "role", "amr"}
+    assert payload["amr"] == ["pwd"]
     assert codec.decode(token) == claims
+
+
+def test_the_amr_claim_says_how_the_session_signed_in(codec: JwtTokenCodec) -> None:
+    """A second factor's ``amr`` round-trips; a token without one (an older release's) is pwd."""
+    claims = attrs.evolve(_claims(), amr=("pwd", "otp"))
+    assert codec.decode(codec.encode(claims)) == claims
+
+    older = jwt.encode(_payload(_claims()), SECRET, algorithm="HS256", headers=OURS)
+    assert codec.decode(older).amr == ("pwd",)
+    forged = {**_payload(_claims()), "amr": "pwd otp"}
+    with pytest.raises(InvalidTokenError):
+        codec.decode(jwt.encode(forged, SECRET, algorithm="HS256", headers=OURS))
 
 
 def test_a_token_made_outside_the_codec_like_its_own_is_accepted(codec: JwtTokenCodec) -> None:

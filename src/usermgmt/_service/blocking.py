@@ -84,6 +84,12 @@ class BlockingUserManagement:
     remove_passkey = blocking(UserManagement.remove_passkey)
     begin_passkey_login = blocking(UserManagement.begin_passkey_login)
     passkey_login = blocking(UserManagement.passkey_login)
+    start_totp = blocking(UserManagement.start_totp)
+    confirm_totp = blocking(UserManagement.confirm_totp)
+    disable_totp = blocking(UserManagement.disable_totp)
+    regenerate_recovery_codes = blocking(UserManagement.regenerate_recovery_codes)
+    reset_mfa = blocking(UserManagement.reset_mfa)
+    verify_mfa = blocking(UserManagement.verify_mfa)
 
     def subscribe(
         self, kind: type[E], handler: Callable[[Delivery[E]], object]

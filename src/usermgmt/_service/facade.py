@@ -47,6 +47,7 @@ from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.login import Authenticate
 from usermgmt.usecases.mail import Outcome
 from usermgmt.usecases.maintenance import PurgeExpired
+from usermgmt.usecases.mfa_login import VerifyMfa
 from usermgmt.usecases.passkeys import (
     BeginPasskeyLogin,
     BeginPasskeyRegistration,
@@ -61,6 +62,13 @@ from usermgmt.usecases.sessions import (
     RefreshSession,
     RevokeSessions,
     ValidateAccessToken,
+)
+from usermgmt.usecases.totp import (
+    ConfirmTotp,
+    DisableTotp,
+    RegenerateRecoveryCodes,
+    ResetMfa,
+    StartTotp,
 )
 from usermgmt.usecases.updates import ChangePassword, UpdateUser
 
@@ -362,3 +370,9 @@ class UserManagement:
     remove_passkey = UseCaseMethod(RemovePasskey)
     begin_passkey_login = UseCaseMethod(BeginPasskeyLogin)
     passkey_login = UseCaseMethod(PasskeyLogin)
+    start_totp = UseCaseMethod(StartTotp)
+    confirm_totp = UseCaseMethod(ConfirmTotp)
+    disable_totp = UseCaseMethod(DisableTotp)
+    regenerate_recovery_codes = UseCaseMethod(RegenerateRecoveryCodes)
+    reset_mfa = UseCaseMethod(ResetMfa)
+    verify_mfa = UseCaseMethod(VerifyMfa)

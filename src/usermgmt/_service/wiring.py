@@ -14,6 +14,7 @@ from usermgmt._service.factories import Parts
 from usermgmt.adapters.blocklist import common_passwords
 from usermgmt.adapters.webauthn import WebAuthnRelyingParty
 from usermgmt.domain.events import MailRequested, PasswordResetRequested
+from usermgmt.domain.rules.mfa import MfaThrottlePolicy
 from usermgmt.domain.rules.passwords import PasswordPolicy
 from usermgmt.domain.rules.sessions import SessionPolicy
 from usermgmt.domain.rules.throttle import LoginThrottlePolicy
@@ -37,6 +38,7 @@ from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.login import Authenticate
 from usermgmt.usecases.mail import DeliverMail, QueueMail
 from usermgmt.usecases.maintenance import PurgeExpired
+from usermgmt.usecases.mfa_login import IssueMfaChallenge, VerifyMfa
 from usermgmt.usecases.passkeys import (
     BeginPasskeyLogin,
     BeginPasskeyRegistration,
@@ -51,6 +53,14 @@ from usermgmt.usecases.sessions import (
     RefreshSession,
     RevokeSessions,
     ValidateAccessToken,
+)
+from usermgmt.usecases.totp import (
+    ConfirmTotp,
+    DisableTotp,
+    RecoveryCodes,
+    RegenerateRecoveryCodes,
+    ResetMfa,
+    StartTotp,
 )
 from usermgmt.usecases.updates import ChangePassword, UpdateUser
 
@@ -95,6 +105,12 @@ class UseCases:
     remove_passkey: RemovePasskey
     begin_passkey_login: BeginPasskeyLogin
     passkey_login: PasskeyLogin
+    start_totp: StartTotp
+    confirm_totp: ConfirmTotp
+    disable_totp: DisableTotp
+    regenerate_recovery_codes: RegenerateRecoveryCodes
+    reset_mfa: ResetMfa
+    verify_mfa: VerifyMfa
 
 
 @attrs.frozen(kw_only=True)
@@ -104,6 +120,7 @@ class Policies:
     sessions: SessionPolicy
     throttle: LoginThrottlePolicy
     passwords: PasswordPolicy
+    mfa: MfaThrottlePolicy
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policies:
@@ -122,6 +139,7 @@ class Policies:
                 min_length=settings.password_min_length,
                 common=common_passwords(settings.password_min_length),
             ),
+            mfa=MfaThrottlePolicy(max_failures=settings.mfa_max_failures),
         )
 
 
@@ -139,6 +157,7 @@ def wire(parts: Parts) -> UseCases:
     deliver_mail = DeliverMail(mailer=p.mail, max_attempts=p.settings.mail_max_attempts)
     dispatch.subscribe(MailRequested, deliver_mail)
     queue_mail = QueueMail(templates=lambda: p.mail.resolve().templates, clock=p.clock)
+    codes = RecoveryCodes(ids=p.ids, queue_mail=queue_mail)
     dispatch.subscribe(
         PasswordResetRequested,
         SendPasswordReset(
@@ -163,6 +182,7 @@ def wire(parts: Parts) -> UseCases:
             hasher=p.hasher,
             throttle=rules.throttle,
             start_session=start,
+            challenge=IssueMfaChallenge(uow=p.uow, clock=p.clock),
             clock=p.clock,
         ),
         refresh=RefreshSession(uow=p.uow, issuer=issuer, policy=rules.sessions, clock=p.clock),
@@ -216,6 +236,27 @@ def wire(parts: Parts) -> UseCases:
             verifier=relying_party,
             attempts=p.attempts,
             throttle=rules.throttle,
+            start_session=start,
+            clock=p.clock,
+        ),
+        start_totp=StartTotp(
+            uow=p.uow,
+            passwords=passwords,
+            clock=p.clock,
+            ids=p.ids,
+            issuer=p.settings.totp_issuer,
+        ),
+        confirm_totp=ConfirmTotp(uow=p.uow, codes=codes, clock=p.clock),
+        disable_totp=DisableTotp(uow=p.uow, passwords=passwords, codes=codes, clock=p.clock),
+        regenerate_recovery_codes=RegenerateRecoveryCodes(
+            uow=p.uow, passwords=passwords, codes=codes, queue_mail=queue_mail, clock=p.clock
+        ),
+        reset_mfa=ResetMfa(uow=p.uow, clock=p.clock),
+        verify_mfa=VerifyMfa(
+            uow=p.uow,
+            attempts=p.attempts,
+            throttle=rules.mfa,
+            codes=codes,
             start_session=start,
             clock=p.clock,
         ),

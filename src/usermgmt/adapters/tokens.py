@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from usermgmt.adapters.clock import SystemClock
 from usermgmt.domain.errors import InvalidTokenError
-from usermgmt.domain.model import AccessClaims, Role, SessionId, TokenId, UserId
+from usermgmt.domain.model import PASSWORD_AMR, AccessClaims, Role, SessionId, TokenId, UserId
 from usermgmt.ports import Clock
 
 TOKEN_TYPE: Final = "at+jwt"  # noqa: S105 - a media type  # RFC 9068: tells an access token from any other JWT
@@ -235,6 +235,7 @@ class JwtTokenCodec:
             "iat": int(claims.issued_at.timestamp()),
             "exp": int(claims.expires_at.timestamp()),
             "role": claims.role.value,
+            "amr": list(claims.amr),
         }
         return jwt.encode(
             payload, self._signing_key, algorithm=self._algorithm, headers=self._headers
@@ -287,6 +288,7 @@ class JwtTokenCodec:
                 role=Role(payload["role"]),
                 issued_at=_instant(payload["iat"]),
                 expires_at=_instant(payload["exp"]),
+                amr=_amr(payload.get("amr", PASSWORD_AMR)),
             )
             not_before = _instant(payload["nbf"]) if "nbf" in payload else claims.issued_at
             if len(self._known_headers) < _MAX_KNOWN_HEADERS * len(self._verifying_keys):
@@ -324,3 +326,15 @@ def _instant(value: object) -> datetime:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError  # NumericDate, as an integer: all this codec ever writes
     return datetime.fromtimestamp(value, UTC)
+
+
+def _amr(value: object) -> tuple[str, ...]:
+    """Read the ``amr`` claim: a list of method names (a token of an older release has none).
+
+    Raises:
+        TypeError: it is not a list of strings.
+    """
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        msg = "amr must be a list of strings"
+        raise TypeError(msg)
+    return tuple(value)

@@ -36,8 +36,14 @@ from usermgmt.domain.events import (
     LoggedOut,
     LoginFailed,
     MailRequested,
+    MfaDisabled,
+    MfaEnabled,
+    MfaFailed,
+    MfaReset,
     PasskeyAdded,
     PasskeyRemoved,
+    RecoveryCodesRegenerated,
+    RecoveryCodeUsed,
     RefreshTokenReused,
     RequestContext,
     SessionsRevoked,
@@ -133,10 +139,15 @@ _DETAILS: Final[dict[type[Event], tuple[str, ...]]] = {
     AccessDenied: ("action",),
     AuditPurged: ("before", "count"),
     MailRequested: ("kind", "to_address"),  # never its text: it may hold a one-time link
+    MfaReset: ("sessions_ended",),
+    RecoveryCodeUsed: ("remaining",),
+    MfaFailed: ("reason",),
 }
 """The fields of each event type that the log keeps as ``details``."""
-_FAILURES: Final = frozenset({LoginFailed, RefreshTokenReused})
-_SELF_ACTIONS: Final = frozenset({LoggedIn, LoggedOut})
+_FAILURES: Final = frozenset({LoginFailed, RefreshTokenReused, MfaFailed})
+_SELF_ACTIONS: Final = frozenset(
+    {LoggedIn, LoggedOut, MfaEnabled, MfaDisabled, RecoveryCodeUsed, RecoveryCodesRegenerated}
+)
 """Events without an *actor_id* whose user acted themselves."""
 _UPDATE_TYPES: Final = {
     "name": "name_changed",

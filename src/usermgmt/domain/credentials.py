@@ -58,3 +58,44 @@ class PasswordCredential:
     def changed(self, password_hash: str, now: datetime) -> PasswordCredential:
         """Return this credential holding a new password's *password_hash* from *now* on."""
         return attrs.evolve(self, password_hash=password_hash, updated_at=now)
+
+
+@attrs.frozen(kw_only=True)
+class TotpCredential:
+    """A user's TOTP key (RFC 6238), pending until a code from the user's app confirms it.
+
+    A user has at most one: a new enrolment replaces a pending one. *secret*
+    is the base32 key the app holds; *last_step* is the last time step
+    (``unix time // 30``) whose code was accepted, so that no code is
+    accepted twice. *confirmed* is whether login asks for it.
+    """
+
+    kind: ClassVar[CredentialKind] = CredentialKind.TOTP
+
+    id: CredentialId
+    user_id: UserId
+    secret: str = attrs.field(repr=False)
+    confirmed: bool = False
+    last_step: int | None = None
+    created_at: datetime
+    updated_at: datetime
+    last_used_at: datetime | None = None
+
+    @classmethod
+    def enrol(
+        cls, *, id: CredentialId, user_id: UserId, secret: str, now: datetime
+    ) -> TotpCredential:
+        """Return a new pending TOTP key of user *user_id*."""
+        return cls(id=id, user_id=user_id, secret=secret, created_at=now, updated_at=now)
+
+
+@attrs.frozen(kw_only=True)
+class RecoveryCode:
+    """One single-use recovery code, stored as its digest (see ``rules.mfa.hash_recovery_code``)."""
+
+    kind: ClassVar[CredentialKind] = CredentialKind.RECOVERY_CODE
+
+    id: CredentialId
+    user_id: UserId
+    code_hash: str = attrs.field(repr=False)
+    created_at: datetime

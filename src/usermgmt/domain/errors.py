@@ -98,6 +98,14 @@ class PasskeyRejectedError(ValidationError):
     """
 
 
+@attrs.define
+class InvalidTotpCodeError(ValidationError):
+    """The code given to confirm or remove a second factor is not a valid one now."""
+
+    field: str = "code"
+    reason: str = "is not a valid code from your authenticator app (or a recovery code)"
+
+
 # --- 401: who are you? -----------------------------------------------------------------------
 
 
@@ -119,6 +127,19 @@ class InvalidCredentialsError(AuthenticationError):
     def message(self) -> str:
         """One message for unknown email, wrong password, deleted or inactive user."""
         return "Invalid email or password."
+
+
+@attrs.define
+class InvalidMfaCodeError(AuthenticationError):
+    """A login's second step failed: wrong, replayed or spent code, or a bad ``mfa_token``.
+
+    One error, and one message, for every reason.
+    """
+
+    @property
+    def message(self) -> str:
+        """One message for every failure of the second step."""
+        return "The code or the sign-in challenge is invalid or has expired."
 
 
 @attrs.define
@@ -250,6 +271,26 @@ class LastAdminError(ConflictError):
         return "The last active administrator cannot be demoted, deactivated or deleted."
 
 
+@attrs.define
+class TotpAlreadyEnabledError(ConflictError):
+    """The user has TOTP on already: remove it before setting up another."""
+
+    @property
+    def message(self) -> str:
+        """Say what to do instead."""
+        return "TOTP is already on for this account; remove it first to set up another."
+
+
+@attrs.define
+class MfaNotEnabledError(ConflictError):
+    """The action needs a second factor that is on, and the user has none (or a pending one)."""
+
+    @property
+    def message(self) -> str:
+        """Say what is missing."""
+        return "TOTP is not on for this account."
+
+
 # --- 429 ------------------------------------------------------------------------------------
 
 
@@ -264,6 +305,17 @@ class LoginThrottledError(UserMgmtError):
         """Say when to try again."""
         unit = "second" if self.retry_after == 1 else "seconds"
         return f"Too many failed logins. Try again in {self.retry_after} {unit}."
+
+
+@attrs.define
+class MfaThrottledError(LoginThrottledError):
+    """Too many wrong second-factor codes on this account; try again in *retry_after* seconds."""
+
+    @property
+    def message(self) -> str:
+        """Say when to try again."""
+        unit = "second" if self.retry_after == 1 else "seconds"
+        return f"Too many wrong codes. Try again in {self.retry_after} {unit}."
 
 
 # --- 503, and operator errors -----------------------------------------------------------

@@ -321,6 +321,68 @@ class AccessDenied(Event):
 
 
 @attrs.frozen(kw_only=True)
+class MfaEnabled(Event):
+    """A user confirmed a TOTP key: login asks for a code from now on; other sessions ended."""
+
+    user_id: UserId
+    kept_session_id: SessionId | None = None
+
+
+@attrs.frozen(kw_only=True)
+class MfaDisabled(Event):
+    """A user removed their TOTP key and recovery codes, proven by password and code."""
+
+    user_id: UserId
+
+
+@attrs.frozen(kw_only=True)
+class MfaReset(Event):
+    """An admin (or the operator, *actor_id* ``None``) removed a user's second factors.
+
+    Every session of the user ended (*sessions_ended* were live).
+    """
+
+    user_id: UserId
+    actor_id: UserId | None
+    sessions_ended: int
+
+
+@attrs.frozen(kw_only=True)
+class RecoveryCodeUsed(Event):
+    """A recovery code stood in for a TOTP code, and is spent; *remaining* are left."""
+
+    user_id: UserId
+    remaining: int
+
+
+@attrs.frozen(kw_only=True)
+class RecoveryCodesRegenerated(Event):
+    """A user made a new set of recovery codes; the old set is void."""
+
+    user_id: UserId
+
+
+class MfaFailureReason(enum.StrEnum):
+    """Why a second step failed: recorded, never shown to the client."""
+
+    WRONG_CODE = "wrong_code"
+    REPLAYED_CODE = "replayed_code"
+    INVALID_CHALLENGE = "invalid_challenge"
+    THROTTLED = "throttled"
+
+
+@attrs.frozen(kw_only=True)
+class MfaFailed(Event):
+    """A second step (a TOTP or recovery code at login) was refused.
+
+    *user_id* is the account the challenge named, when it named a live one.
+    """
+
+    reason: MfaFailureReason
+    user_id: UserId | None = None
+
+
+@attrs.frozen(kw_only=True)
 class AuditPurged(Event):
     """Audit rows older than *before* were deleted: *count* of them."""
 
@@ -349,6 +411,12 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
         PasskeyRemoved,
         MailRequested,
         AccessDenied,
+        MfaEnabled,
+        MfaDisabled,
+        MfaReset,
+        RecoveryCodeUsed,
+        RecoveryCodesRegenerated,
+        MfaFailed,
         AuditPurged,
     )
 }

@@ -63,6 +63,10 @@ class MailKind(enum.StrEnum):
     """A notice: the account's password was changed or reset."""
     PASSKEY_ADDED = "passkey-added"
     """A notice: a new passkey can now sign in to the account."""
+    RECOVERY_CODE_USED = "recovery-code-used"
+    """A notice: a recovery code signed the account in (it is now spent)."""
+    RECOVERY_CODES_REGENERATED = "recovery-codes-regenerated"
+    """A notice: a new set of recovery codes was made; the old set is void."""
 
 
 def _refuse_unsafe(field: str, text: str) -> None:

@@ -136,6 +136,8 @@ class User:
     deleted_at: datetime | None = None
     email_verified: bool = False
     pending_email: Email | None = None
+    mfa_enabled: bool = False
+    """Whether login asks for a second factor (a confirmed TOTP key) after the password."""
 
     @classmethod
     def register(
@@ -221,6 +223,10 @@ class User:
         return attrs.evolve(
             self, email=email, email_verified=True, pending_email=None, updated_at=now
         )
+
+    def with_mfa(self, *, enabled: bool, now: datetime) -> User:
+        """Return this user with a second factor required at login from *now* on, or not."""
+        return attrs.evolve(self, mfa_enabled=enabled, updated_at=now)
 
     def deleted(self, now: datetime) -> User:
         """Return this user soft-deleted at *now*."""
@@ -327,6 +333,8 @@ class AccessClaims:
     role: Role
     issued_at: datetime
     expires_at: datetime
+    amr: tuple[str, ...] = PASSWORD_AMR
+    """How the session was authenticated (RFC 8176), as the ``amr`` claim says."""
 
 
 @attrs.frozen(kw_only=True)

@@ -34,6 +34,8 @@ PLACEHOLDERS: Final[Mapping[MailKind, frozenset[str]]] = MappingProxyType(
         MailKind.EMAIL_IN_USE: frozenset(),
         MailKind.PASSWORD_CHANGED: frozenset(),
         MailKind.PASSKEY_ADDED: frozenset({"passkey_name"}),
+        MailKind.RECOVERY_CODE_USED: frozenset({"remaining"}),
+        MailKind.RECOVERY_CODES_REGENERATED: frozenset(),
     }
 )
 """The placeholders of each kind beyond :data:`COMMON_PLACEHOLDERS`; the caller

@@ -14,7 +14,12 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
-from usermgmt.domain.credentials import CredentialId, PasswordCredential
+from usermgmt.domain.credentials import (
+    CredentialId,
+    PasswordCredential,
+    RecoveryCode,
+    TotpCredential,
+)
 from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.model import (
     Email,
@@ -98,7 +103,7 @@ class UserRepository(Protocol):
 
 
 class CredentialStore(Protocol):
-    """What users prove who they are with, apart from the users: a password today.
+    """What users prove who they are with, apart from the users: a password, TOTP, recovery codes.
 
     Every credential belongs to one user and goes when the user's row does.
     """
@@ -178,6 +183,53 @@ class CredentialStore(Protocol):
 
     async def remove_passkey(self, user_id: UserId, passkey_id: CredentialId) -> bool:
         """Forget the passkey *passkey_id* of user *user_id*; return whether there was one."""
+        ...
+
+    async def totp(self, user_id: UserId, *, for_update: bool = False) -> TotpCredential | None:
+        """Return the TOTP key of user *user_id*, pending or confirmed, or ``None``.
+
+        *for_update* locks it until the transaction ends.
+        """
+        ...
+
+    async def set_totp(self, credential: TotpCredential) -> None:
+        """Store *credential* as its user's TOTP key, replacing the one they had, if any."""
+        ...
+
+    async def confirm_totp(self, credential_id: CredentialId, step: int, now: datetime) -> bool:
+        """Turn pending key *credential_id* on, its code of *step* accepted; return whether it was.
+
+        A compare-and-set: ``False``, and no change, when the key is gone or
+        already confirmed.
+        """
+        ...
+
+    async def accept_totp_step(self, credential_id: CredentialId, step: int, now: datetime) -> bool:
+        """Accept confirmed key *credential_id*'s code of time step *step*, at most once.
+
+        A compare-and-set in one statement: the stored last step becomes *step*
+        only if it is earlier, so of two uses of one code at once, exactly one
+        returns ``True``. The key counts as used at *now*.
+        """
+        ...
+
+    async def replace_recovery_codes(self, user_id: UserId, codes: Sequence[RecoveryCode]) -> None:
+        """Make *codes* the recovery codes of *user_id*: every earlier one is void."""
+        ...
+
+    async def spend_recovery_code(self, user_id: UserId, code_hash: str) -> bool:
+        """Forget *user_id*'s recovery code stored under *code_hash*; return whether there was one.
+
+        One atomic statement: of two uses of one code at once, exactly one is ``True``.
+        """
+        ...
+
+    async def count_recovery_codes(self, user_id: UserId) -> int:
+        """Return how many unused recovery codes *user_id* has."""
+        ...
+
+    async def remove_second_factors(self, user_id: UserId) -> int:
+        """Forget *user_id*'s TOTP key and recovery codes; return how many credentials went."""
         ...
 
 

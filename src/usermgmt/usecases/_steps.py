@@ -75,6 +75,7 @@ class TokenIssuer:
             role=user.role,
             issued_at=now,
             expires_at=now + self._policy.access_token_ttl,
+            amr=session.amr,
         )
         pair = TokenPair(
             access_token=self._codec.encode(claims),
@@ -162,21 +163,31 @@ class PasswordChange:
     _ids: IdGenerator
 
     async def prove(
-        self, password: PasswordCredential | None, current_password: str | None
+        self,
+        password: PasswordCredential | None,
+        current_password: str | None,
+        *,
+        action: str | None = None,
     ) -> None:
         """Check that whoever asks knows the user's *current_password*; *password* is stored.
+
+        *action* is what the proof allows, as the errors name it (by default,
+        changing one's own password).
 
         Raises:
             CurrentPasswordRequiredError: *current_password* is missing.
             WrongPasswordError: it is wrong (or the user has no password).
         """
         if current_password is None:
-            raise CurrentPasswordRequiredError(
-                "current_password", "is required to change your own password"
-            )
+            what = action or "change your own password"
+            raise CurrentPasswordRequiredError("current_password", f"is required to {what}")
         stored = password.password_hash if password is not None else None
         if not await self._hasher.verify(normalize_password(current_password), stored):
-            raise WrongPasswordError
+            raise (
+                WrongPasswordError(f"{action}: the current password is wrong")
+                if action
+                else (WrongPasswordError())
+            )
 
     async def hash_new(self, user: User, password: str, email: Email | None = None) -> str:
         """Return the hash of *user*'s new *password*, and clear the account's login throttle.

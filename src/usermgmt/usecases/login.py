@@ -2,8 +2,9 @@
 
 One use case whose steps read best together: the look-up of the account and
 the device token, the throttle's reservation, the verification, the upgrade
-of an outdated hash, and the event of a failure. Second factors will add
-their step here; the session itself starts in ``_steps.StartSession``.
+of an outdated hash, and the event of a failure. An account with a second
+factor on gets a challenge instead of a session (``mfa_login``); otherwise
+the session starts in ``_steps.StartSession``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from usermgmt.domain.model import (
     TokenPair,
     User,
 )
+from usermgmt.domain.rules.mfa import MfaChallenge
 from usermgmt.domain.rules.passwords import PASSWORD_MAX_LENGTH, normalize_password
 from usermgmt.domain.rules.throttle import LoginAttempt, LoginThrottlePolicy
 from usermgmt.ports import (
@@ -40,6 +42,7 @@ from usermgmt.ports import (
     UnitOfWork,
 )
 from usermgmt.usecases._steps import StartSession
+from usermgmt.usecases.mfa_login import IssueMfaChallenge
 
 
 @attrs.frozen(kw_only=True)
@@ -67,17 +70,22 @@ class Authenticate:
     _hasher: PasswordHasher
     _throttle: LoginThrottlePolicy
     _start_session: StartSession
+    _challenge: IssueMfaChallenge
     _clock: Clock
 
     async def __call__(
         self, email: str, password: str, *, client: str = "", device_token: str | None = None
-    ) -> TokenPair:
+    ) -> TokenPair | MfaChallenge:
         """Sign in from *client* (an IP address, or ``""`` when there is none).
 
         *device_token* is the one an earlier login from this device returned:
         while it is valid, the account's throttle ceiling does not apply to
         this device. The pair returned carries a fresh device token; the one
         presented is spent.
+
+        For an account with TOTP on (``user.mfa_enabled``), a right password
+        returns an :class:`MfaChallenge` instead, and no token: its
+        ``mfa_token`` goes to ``verify_mfa`` with a code.
 
         Raises:
             LoginThrottledError: too many recent failures for this account.
@@ -119,6 +127,8 @@ class Authenticate:
         await self._attempts.clear(attempt)
         if self._hasher.needs_rehash(stored.password_hash):
             await self._upgrade(stored, candidate)
+        if user.mfa_enabled:
+            return await self._challenge(user)
         return await self._start_session(
             user, device if trusted else None, credentials=(stored.id,)
         )

@@ -23,6 +23,7 @@ HTTP_FIELDS = {
     "pending_email",
     "created_at",
     "updated_at",
+    "mfa_enabled",
 }
 
 
@@ -43,6 +44,7 @@ def _expected_json(user: User) -> dict[str, object]:
         "pending_email": None if user.pending_email is None else user.pending_email.value,
         "created_at": user.created_at,
         "updated_at": user.updated_at,
+        "mfa_enabled": user.mfa_enabled,
     }
 
 

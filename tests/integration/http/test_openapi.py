@@ -96,6 +96,32 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str], bool]] = {
         {"400", "401", "413", "415", "422", "429", "503"},
         False,
     ),
+    ("post", "/api/auth/mfa/totp"): (
+        "200",
+        {"400", "401", "403", "409", "413", "415", "422", "503"},
+        True,
+    ),
+    ("delete", "/api/auth/mfa/totp"): (
+        "204",
+        {"400", "401", "403", "409", "413", "415", "422", "503"},
+        True,
+    ),
+    ("post", "/api/auth/mfa/totp/confirm"): (
+        "200",
+        {"400", "401", "409", "413", "415", "422", "503"},
+        True,
+    ),
+    ("post", "/api/auth/mfa/recovery-codes"): (
+        "200",
+        {"400", "401", "403", "409", "413", "415", "422", "503"},
+        True,
+    ),
+    ("post", "/api/auth/mfa/verify"): (
+        "200",
+        {"400", "401", "413", "415", "422", "429", "503"},
+        False,
+    ),
+    ("delete", "/api/users/{user_id}/mfa"): ("204", {"401", "403", "404", "415", "503"}, True),
 }
 
 
@@ -220,17 +246,25 @@ def test_request_bodies_are_documented_with_their_fields_and_limits(
 
 
 def test_the_login_response_documents_the_device_token(document: dict[str, Any]) -> None:
-    """A login answers the token pair and the device token; a refresh answers the pair."""
+    """A login answers the pair and the device token, or a second-factor challenge.
+
+    A refresh answers the pair; the second step answers what a login does.
+    """
     login = _operation(document, "post", "/api/auth/login")["responses"]["200"]
     refresh = _operation(document, "post", "/api/auth/refresh")["responses"]["200"]
+    verify = _operation(document, "post", "/api/auth/mfa/verify")["responses"]["200"]
+    one_of = login["content"]["application/json"]["schema"]["oneOf"]
+    tokens, challenge = (_schema(document, shape["$ref"]) for shape in one_of)
     shown = {
         name: _schema(document, answer["content"]["application/json"]["schema"]["$ref"])
-        for name, answer in (("login", login), ("refresh", refresh))
+        for name, answer in (("refresh", refresh), ("verify", verify))
     }
 
     pair = {"access_token", "refresh_token", "token_type", "expires_in"}
-    assert set(shown["login"]["required"]) == {*pair, "device_token"}
+    assert set(tokens["required"]) == {*pair, "device_token"}
+    assert set(challenge["required"]) == {"mfa_required", "mfa_token", "expires_in", "methods"}
     assert set(shown["refresh"]["required"]) == pair
+    assert set(shown["verify"]["required"]) == {*pair, "device_token"}
 
 
 def test_the_logout_body_is_optional(document: dict[str, Any]) -> None:
@@ -257,6 +291,7 @@ def test_responses_show_users_without_secrets_and_201_names_its_location(
         "pending_email",
         "created_at",
         "updated_at",
+        "mfa_enabled",
     }
     assert "Location" in register["headers"]
 

@@ -51,6 +51,11 @@ EXPECTED = {
     "MailDeliveryError": (503, "mail-unavailable"),
     "TransientMailError": (503, "mail-unavailable"),
     "PermanentMailError": (503, "mail-unavailable"),
+    "InvalidTotpCodeError": (422, "invalid"),
+    "InvalidMfaCodeError": (401, "invalid-mfa-code"),
+    "TotpAlreadyEnabledError": (409, "totp-already-enabled"),
+    "MfaNotEnabledError": (409, "mfa-not-enabled"),
+    "MfaThrottledError": (429, "mfa-throttled"),
 }
 
 

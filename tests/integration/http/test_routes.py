@@ -30,6 +30,7 @@ USER_FIELDS = {
     "pending_email",
     "created_at",
     "updated_at",
+    "mfa_enabled",
 }
 
 

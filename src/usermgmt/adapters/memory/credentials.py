@@ -1,14 +1,20 @@
-"""Credentials in memory: passwords by id, with the one-password-per-user index; passkeys."""
+"""Credentials in memory: passwords (one per user), passkeys, TOTP keys, recovery codes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
 
 from usermgmt.adapters.memory.database import InMemoryDatabase
 from usermgmt.adapters.memory.journal import Journal
-from usermgmt.domain.credentials import CredentialId, PasswordCredential
+from usermgmt.domain.credentials import (
+    CredentialId,
+    PasswordCredential,
+    RecoveryCode,
+    TotpCredential,
+)
 from usermgmt.domain.model import Email, User, UserId
 from usermgmt.domain.passkeys import PasskeyCredential
 
@@ -126,3 +132,69 @@ class InMemoryCredentialStore:
             return False
         self._journal.pop(self._db.passkeys, passkey_id)
         return True
+
+    async def totp(self, user_id: UserId, *, for_update: bool = False) -> TotpCredential | None:
+        """Return the user's TOTP key; transactions are serialized already."""
+        del for_update
+        return self._db.totps.get(user_id)
+
+    async def set_totp(self, credential: TotpCredential) -> None:
+        """Store the user's TOTP key over the one they had."""
+        self._journal.put(self._db.totps, credential.user_id, credential)
+
+    def _totp_by_id(self, credential_id: CredentialId) -> TotpCredential | None:
+        return next((t for t in self._db.totps.values() if t.id == credential_id), None)
+
+    async def confirm_totp(self, credential_id: CredentialId, step: int, now: datetime) -> bool:
+        """Turn the pending key on, if it still is pending."""
+        stored = self._totp_by_id(credential_id)
+        if stored is None or stored.confirmed:
+            return False
+        confirmed = attrs.evolve(
+            stored, confirmed=True, last_step=step, updated_at=now, last_used_at=now
+        )
+        self._journal.put(self._db.totps, stored.user_id, confirmed)
+        return True
+
+    async def accept_totp_step(self, credential_id: CredentialId, step: int, now: datetime) -> bool:
+        """Move the last accepted step forward to *step*, if it is later."""
+        stored = self._totp_by_id(credential_id)
+        if stored is None or not stored.confirmed:
+            return False
+        if stored.last_step is not None and stored.last_step >= step:
+            return False
+        last = now if stored.last_used_at is None else max(stored.last_used_at, now)
+        accepted = attrs.evolve(stored, last_step=step, last_used_at=last)
+        self._journal.put(self._db.totps, stored.user_id, accepted)
+        return True
+
+    async def replace_recovery_codes(self, user_id: UserId, codes: Sequence[RecoveryCode]) -> None:
+        """Forget the user's codes and store *codes*."""
+        self._drop_recovery_codes(user_id)
+        for code in codes:
+            self._journal.put(self._db.recovery_codes, (user_id, code.code_hash), code)
+
+    def _drop_recovery_codes(self, user_id: UserId) -> int:
+        owned = [key for key in self._db.recovery_codes if key[0] == user_id]
+        for key in owned:
+            self._journal.pop(self._db.recovery_codes, key)
+        return len(owned)
+
+    async def spend_recovery_code(self, user_id: UserId, code_hash: str) -> bool:
+        """Forget the code if the user has it."""
+        if (user_id, code_hash) not in self._db.recovery_codes:
+            return False
+        self._journal.pop(self._db.recovery_codes, (user_id, code_hash))
+        return True
+
+    async def count_recovery_codes(self, user_id: UserId) -> int:
+        """Count the user's codes."""
+        return sum(1 for key in self._db.recovery_codes if key[0] == user_id)
+
+    async def remove_second_factors(self, user_id: UserId) -> int:
+        """Forget the user's TOTP key and recovery codes."""
+        removed = self._drop_recovery_codes(user_id)
+        if user_id in self._db.totps:
+            self._journal.pop(self._db.totps, user_id)
+            removed += 1
+        return removed

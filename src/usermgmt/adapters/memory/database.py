@@ -10,7 +10,12 @@ import attrs
 from usermgmt.adapters.memory.audit import InMemoryAuditTable
 from usermgmt.adapters.memory.journal import OrderKey
 from usermgmt.adapters.memory.outbox import InMemoryOutbox
-from usermgmt.domain.credentials import CredentialId, PasswordCredential
+from usermgmt.domain.credentials import (
+    CredentialId,
+    PasswordCredential,
+    RecoveryCode,
+    TotpCredential,
+)
 from usermgmt.domain.devices import DeviceToken
 from usermgmt.domain.model import RefreshToken, Session, SessionId, User, UserId
 from usermgmt.domain.onetime import OneTimeToken, Purpose
@@ -32,6 +37,10 @@ class InMemoryDatabase:
     passkeys: dict[CredentialId, PasskeyCredential] = attrs.Factory(dict)
     """Passkeys by id (their credential IDs are unique, as PostgreSQL's index makes them)."""
     ceremonies: dict[CeremonyId, Ceremony] = attrs.Factory(dict)
+    totps: dict[UserId, TotpCredential] = attrs.Factory(dict)
+    """Each user's TOTP key, at most one (the partial unique index of PostgreSQL)."""
+    recovery_codes: dict[tuple[UserId, str], RecoveryCode] = attrs.Factory(dict)
+    """Recovery codes by user and digest."""
     sessions: dict[SessionId, Session] = attrs.Factory(dict)
     tokens: dict[bytes, RefreshToken] = attrs.Factory(dict)
     devices: dict[bytes, DeviceToken] = attrs.Factory(dict)

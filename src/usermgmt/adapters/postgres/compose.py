@@ -25,6 +25,7 @@ USER_COLUMNS: Final = (
     "deleted_at",
     "email_verified",
     "pending_email",
+    "mfa_enabled",
 )
 """What a ``users`` row is read as; :func:`user_from_row` takes exactly these."""
 

@@ -115,6 +115,7 @@ def user_from_row(  # noqa: PLR0913 - one keyword per column of the row
     deleted_at: datetime | None,
     email_verified: bool,
     pending_email: str | None,
+    mfa_enabled: bool,
 ) -> User:
     """Build a :class:`User` from a ``users`` row."""
     return User(
@@ -128,6 +129,7 @@ def user_from_row(  # noqa: PLR0913 - one keyword per column of the row
         deleted_at=deleted_at,
         email_verified=email_verified,
         pending_email=None if pending_email is None else Email(pending_email),
+        mfa_enabled=mfa_enabled,
     )
 
 
@@ -144,6 +146,7 @@ def _params(user: User) -> dict[str, object]:
         "deleted_at": user.deleted_at,
         "email_verified": user.email_verified,
         "pending_email": None if user.pending_email is None else user.pending_email.value,
+        "mfa_enabled": user.mfa_enabled,
     }
 
 

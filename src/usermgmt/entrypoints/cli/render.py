@@ -49,6 +49,7 @@ def user_json(user: User, *, with_deleted: bool = False) -> dict[str, object]:
         "pending_email": None if user.pending_email is None else user.pending_email.value,
         "created_at": rfc3339(user.created_at),
         "updated_at": rfc3339(user.updated_at),
+        "mfa_enabled": user.mfa_enabled,
     }
     if with_deleted:
         shown["deleted_at"] = None if user.deleted_at is None else rfc3339(user.deleted_at)
@@ -158,6 +159,7 @@ def print_user(out: Console, user: User) -> None:
     card.add_row("name", _cell(user.name))
     card.add_row("role", _cell(user.role.value))
     card.add_row("active", _cell("yes" if user.is_active else "no"))
+    card.add_row("two-factor", _cell("on" if user.mfa_enabled else "off"))
     card.add_row("created", _when(user.created_at, " UTC"))
     card.add_row("updated", _when(user.updated_at, " UTC"))
     if user.deleted_at is not None:

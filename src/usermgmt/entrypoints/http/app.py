@@ -29,6 +29,7 @@ from usermgmt.entrypoints.http.allow import AllowedMethods
 from usermgmt.entrypoints.http.audit import AuditController
 from usermgmt.entrypoints.http.auth import AuthController
 from usermgmt.entrypoints.http.limits import EXEMPT_BY_DEFAULT, STORE, rate_limit
+from usermgmt.entrypoints.http.mfa import MfaController
 from usermgmt.entrypoints.http.openapi import finish_openapi, openapi_config
 from usermgmt.entrypoints.http.pages import PAGES
 from usermgmt.entrypoints.http.passkeys import PasskeysController
@@ -84,6 +85,7 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         AuditController,
         SessionsController,
         PasskeysController,
+        MfaController,
         PAGES,
     ]
     if keys := service.jwks():

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
-from usermgmt import Principal, UserManagement
+from usermgmt import MfaChallenge, Principal, UserManagement
 from usermgmt.entrypoints.http.audit import CURSOR_422, Cursor, PerPage
 from usermgmt.entrypoints.http.limits import RATE_LIMITED
 from usermgmt.entrypoints.http.responses import errors
@@ -21,6 +21,7 @@ from usermgmt.entrypoints.http.schemas import (
     LoginRequest,
     LoginResponse,
     LogoutRequest,
+    MfaChallengeResponse,
     RefreshRequest,
     ResetPasswordRequest,
     TokenPairResponse,
@@ -70,8 +71,12 @@ class AuthController(Controller):
         data: JSONBody[LoginRequest],
         request: Request[Any, Any, Any],
         service: NamedDependency[UserManagement],
-    ) -> LoginResponse:
+    ) -> LoginResponse | MfaChallengeResponse:
         """Exchange an email and password for an access token, a refresh token and a device token.
+
+        For an account with TOTP on, a right password answers
+        `{"mfa_required": true, "mfa_token", "expires_in": 300, "methods"}`
+        instead, and no token: the login ends at `POST /api/auth/mfa/verify`.
 
         Repeated failures for one account from one client are throttled with a
         growing ``Retry-After`` (the right password is refused too meanwhile);
@@ -84,6 +89,8 @@ class AuthController(Controller):
             client=client_address(request),
             device_token=data.device_token,
         )
+        if isinstance(pair, MfaChallenge):
+            return MfaChallengeResponse.from_domain(pair)
         return LoginResponse.from_domain(pair)
 
     @hands_out_tokens(

@@ -20,6 +20,7 @@ import msgspec
 from usermgmt import (
     AuditEntry,
     AuditSlice,
+    MfaChallenge,
     PasskeyCeremony,
     PasskeyCredential,
     Readiness,
@@ -27,6 +28,7 @@ from usermgmt import (
     Session,
     SessionId,
     TokenPair,
+    TotpEnrolment,
     User,
     UserPage,
     UserSlice,
@@ -179,6 +181,9 @@ class UserResponse(msgspec.Struct):
     ]
     created_at: datetime
     updated_at: datetime
+    mfa_enabled: Annotated[
+        bool, msgspec.Meta(description="Whether login asks for a second factor (TOTP is on).")
+    ]
 
     @classmethod
     def from_domain(cls, user: User) -> UserResponse:
@@ -193,6 +198,7 @@ class UserResponse(msgspec.Struct):
             pending_email=None if user.pending_email is None else user.pending_email.value,
             created_at=user.created_at,
             updated_at=user.updated_at,
+            mfa_enabled=user.mfa_enabled,
         )
 
 
@@ -532,6 +538,122 @@ class KeySet(msgspec.Struct):
     """The JSON Web Key Set of the service."""
 
     keys: list[PublicKey]
+
+
+# --- second factors -----------------------------------------------------------------------
+
+CODE_MAX_LENGTH: Final = 64
+"""A TOTP code is 6 digits and a recovery code 19 characters; anything much longer is refused."""
+SensitivePasswordField = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=PASSWORD_MAX_LENGTH,
+        description="The caller's current password (422 without it, 403 when wrong).",
+    ),
+]
+TotpCodeField = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=CODE_MAX_LENGTH,
+        examples=["123456"],
+        description="The 6-digit code the authenticator app shows now.",
+    ),
+]
+RecoveryCodeField = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=CODE_MAX_LENGTH,
+        examples=["abcd-efgh-ijkl-mnop"],
+        description="One of the recovery codes (case, spaces and dashes do not matter).",
+    ),
+]
+MfaTokenField = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=TOKEN_MAX_LENGTH,
+        description="The `mfa_token` the login answered with (five minutes, five wrong codes).",
+    ),
+]
+
+
+class CurrentPasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The caller's current password, which a sensitive change needs."""
+
+    current_password: SensitivePasswordField
+
+
+class TotpConfirmRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A code from the app, proving it holds the new key."""
+
+    code: TotpCodeField
+
+
+class TotpRemoveRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The current password and a code: a TOTP code or a recovery code."""
+
+    current_password: SensitivePasswordField
+    code: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=CODE_MAX_LENGTH,
+            description="A code from the authenticator app, or an unused recovery code.",
+        ),
+    ]
+
+
+class MfaVerifyRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The login's ``mfa_token`` and either a TOTP ``code`` or a ``recovery_code``."""
+
+    mfa_token: MfaTokenField
+    code: TotpCodeField | None = None
+    recovery_code: RecoveryCodeField | None = None
+
+
+class TotpEnrolmentResponse(msgspec.Struct):
+    """A new pending TOTP key: add it to an authenticator app, then confirm with a code."""
+
+    secret: Annotated[str, msgspec.Meta(description="The base32 key, to type in by hand.")]
+    otpauth_uri: Annotated[
+        str, msgspec.Meta(description="The `otpauth://totp/...` URI of the key.")
+    ]
+    qr_svg: Annotated[
+        str, msgspec.Meta(description="An SVG document: the QR code of `otpauth_uri`, to scan.")
+    ]
+
+    @classmethod
+    def from_domain(cls, enrolment: TotpEnrolment) -> TotpEnrolmentResponse:
+        """Show *enrolment*."""
+        return cls(
+            secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg
+        )
+
+
+class RecoveryCodesResponse(msgspec.Struct):
+    """A new set of recovery codes, shown this once: each works once, in place of a code."""
+
+    recovery_codes: list[str]
+
+
+class MfaChallengeResponse(msgspec.Struct):
+    """The password was right; the account asks for a second factor at ``/api/auth/mfa/verify``."""
+
+    mfa_required: Literal[True]
+    mfa_token: MfaTokenField
+    expires_in: Annotated[int, msgspec.Meta(description="Seconds the `mfa_token` lives.")]
+    methods: Annotated[
+        list[str],
+        msgspec.Meta(examples=[["totp", "recovery_code"]], description="What verify accepts."),
+    ]
+
+    @classmethod
+    def from_domain(cls, challenge: MfaChallenge) -> MfaChallengeResponse:
+        """Show *challenge*."""
+        return cls(
+            mfa_required=True,
+            mfa_token=challenge.mfa_token,
+            expires_in=challenge.expires_in,
+            methods=list(challenge.methods),
+        )
 
 
 # --- errors -------------------------------------------------------------------------------
