@@ -128,3 +128,22 @@ async def test_a_counter_that_goes_back_is_refused(um: UserManagement) -> None:
     assertion = passkey.get(dict(begun.options), sign_count=1)
     with pytest.raises(InvalidCredentialsError):
         await um.passkey_login(begun.ceremony_id, dict(assertion))
+
+
+def test_the_blocking_facade_registers_and_signs_in_with_a_passkey() -> None:
+    """The same use cases from synchronous code."""
+    passkey = VirtualAuthenticator()
+    with UserManagement.in_memory().blocking() as um:
+        um.register_user("bob@example.org", PASSWORD)
+        bob = um.validate_access_token(um.authenticate("bob@example.org", PASSWORD).access_token)
+        begun = um.begin_passkey_registration(bob, PASSWORD)
+        credential = passkey.create(dict(begun.options))
+        added = um.finish_passkey_registration(bob, begun.ceremony_id, dict(credential))
+
+        login = um.begin_passkey_login()
+        tokens = um.passkey_login(login.ceremony_id, dict(passkey.get(dict(login.options))))
+
+        assert um.validate_access_token(tokens.access_token).user.id == bob.user.id
+        assert [p.id for p in um.list_passkeys(bob)] == [added.id]
+        um.remove_passkey(bob, added.id, PASSWORD)
+        assert um.list_passkeys(bob) == ()
