@@ -52,7 +52,7 @@ make_venv fastapi-users "fastapi-users[sqlalchemy]>=14" asyncpg "uvicorn[standar
 make_venv flask "flask>=3,<4" flask-sqlalchemy flask-jwt-extended psycopg2-binary gunicorn \
     argon2-cffi
 # The driver and its tools.
-make_venv tools matplotlib psutil "psycopg[binary]>=3.2" argon2-cffi py-spy
+make_venv tools matplotlib psutil "psycopg[binary]>=3.2" argon2-cffi py-spy pyotp
 
 echo "wrk:      $(command -v wrk)"
 echo "pgbench:  $(command -v pgbench) ($(pgbench --version))"
