@@ -39,6 +39,28 @@ from usermgmt.testing import ManualClock, memory_service
 pytestmark = pytest.mark.anyio
 
 
+def test_every_public_name_resolves_to_the_object_its_module_defines() -> None:
+    """``usermgmt`` imports its names on first use; each is the defining module's own object."""
+    import importlib  # noqa: PLC0415
+
+    for name in usermgmt.__all__:
+        value = getattr(usermgmt, name)
+        if name == "__version__":
+            assert isinstance(value, str)
+            assert value
+            continue
+        home = importlib.import_module(usermgmt._EXPORTS[name])
+        assert value is getattr(home, name), name
+    assert set(usermgmt._EXPORTS) | {"__version__"} == set(usermgmt.__all__)
+    assert set(usermgmt.__all__) <= set(dir(usermgmt))
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    """A name ``usermgmt`` does not export raises AttributeError, naming it."""
+    with pytest.raises(AttributeError, match="'NoSuchThing'"):
+        _ = usermgmt.NoSuchThing  # type: ignore[attr-defined]
+
+
 def test_usermgmt_errors_publishes_every_domain_error() -> None:
     """Every UserMgmtError subclass, and nothing else, is in ``usermgmt.errors.__all__``."""
     published = {name: getattr(usermgmt.errors, name) for name in usermgmt.errors.__all__}

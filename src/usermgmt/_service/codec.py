@@ -3,23 +3,23 @@
 Ed25519 keys from ``USERMGMT_JWT_PRIVATE_KEY`` (the first signs, the others
 only verify), else HS256 shared secrets, else a development secret kept in
 the data directory; a key file that cannot serve is refused in one line that
-says why. :class:`LazyCodec` builds the codec on first use.
+says why. :class:`LazyCodec` builds the codec on first use, and PyJWT and
+cryptography are imported only then: a command that never signs or checks a
+token (``usermgmt users list``) does not load them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-
-from usermgmt.adapters.keys import development_secret
-from usermgmt.adapters.tokens import JwtTokenCodec, load_private_key
 from usermgmt.domain.errors import ConfigurationError
 from usermgmt.domain.model import AccessClaims
 from usermgmt.ports import Clock
 from usermgmt.settings import Settings
+
+if TYPE_CHECKING:
+    from usermgmt.adapters.tokens import JwtTokenCodec
 
 _MAX_KEY_BYTES = 64 * 1024
 """An Ed25519 PEM key is about 120 bytes; a file much larger is not one (or is /dev/zero)."""
@@ -32,6 +32,10 @@ def key_file(path: Path) -> bytes:
         ConfigurationError: the file is unreadable, encrypted, not a PEM private
             key, or not an Ed25519 key.
     """
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415 - see the module
+
+    from usermgmt.adapters.tokens import load_private_key  # noqa: PLC0415 - likewise
+
     prefix = f"USERMGMT_JWT_PRIVATE_KEY={path}"
     try:
         with path.open("rb") as file:
@@ -59,6 +63,9 @@ def key_file(path: Path) -> bytes:
 
 
 def _is_private_key(pem: bytes) -> bool:
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415 - see the module
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - likewise
+
     try:
         serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -74,6 +81,9 @@ def token_codec(settings: Settings, clock: Clock) -> JwtTokenCodec:
     Raises:
         ConfigurationError: the settings are unsafe, or the key is unusable.
     """
+    from usermgmt.adapters.keys import development_secret  # noqa: PLC0415 - see the module
+    from usermgmt.adapters.tokens import JwtTokenCodec  # noqa: PLC0415 - likewise
+
     settings.check()
     options: dict[str, Any] = {
         "issuer": settings.jwt_issuer,

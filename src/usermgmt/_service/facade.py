@@ -27,7 +27,6 @@ from usermgmt._service.methods import UseCaseMethod
 from usermgmt._service.wiring import UseCases, wire
 from usermgmt.adapters.clock import SystemClock
 from usermgmt.adapters.embedded import start_embedded
-from usermgmt.adapters.keys import write_signing_key
 from usermgmt.adapters.passwords import Argon2PasswordHasher
 from usermgmt.adapters.postgres import MigrationState, Migrator, PostgresDatabase
 from usermgmt.domain.events import Event, MailRequested
@@ -306,6 +305,8 @@ class UserManagement:
             FileExistsError: something exists at *path*; it is never replaced.
             OSError: the file cannot be written.
         """
+        from usermgmt.adapters.keys import write_signing_key  # noqa: PLC0415 - loads cryptography
+
         return write_signing_key(path)
 
     def shared_store(self, namespace: str) -> Store:

@@ -17,13 +17,6 @@ import attrs
 from usermgmt._service.codec import LazyCodec
 from usermgmt._service.mail import LazyMail
 from usermgmt.adapters.clock import RandomIdGenerator, SystemClock
-from usermgmt.adapters.memory import (
-    InMemoryDatabase,
-    InMemoryLoginAttemptStore,
-    InMemoryOutboxStore,
-    InMemoryServiceSecrets,
-    InMemoryUnitOfWork,
-)
 from usermgmt.adapters.passwords import Argon2PasswordHasher
 from usermgmt.adapters.postgres import (
     PostgresDatabase,
@@ -84,6 +77,14 @@ def in_memory_parts(
     mailer: Mailer | None = None,
 ) -> Parts:
     """Return parts on in-memory storage; without a configured secret, a random one signs."""
+    from usermgmt.adapters.memory import (  # noqa: PLC0415 - a PostgreSQL service never loads them
+        InMemoryDatabase,
+        InMemoryLoginAttemptStore,
+        InMemoryOutboxStore,
+        InMemoryServiceSecrets,
+        InMemoryUnitOfWork,
+    )
+
     if not (settings.jwt_secret or settings.jwt_private_key):
         settings = settings.evolve(jwt_secret=RandomIdGenerator().new_secret())
     clock = clock or SystemClock()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import attrs
 
-from usermgmt.adapters.mail import load_templates, mailer_from_url
 from usermgmt.domain.errors import ConfigurationError, ValidationError
 from usermgmt.domain.mail import Mailbox, MailMessage
 from usermgmt.domain.templates import MailTemplates
@@ -36,6 +35,9 @@ def mail_parts(settings: Settings, mailer: Mailer | None = None) -> MailParts:
         ConfigurationError: production without a mail URL, a bad URL, sender
             or template; the one line says which.
     """
+    # The mail adapters (aiosmtplib, the template engine) load only when mail is prepared.
+    from usermgmt.adapters.mail import load_templates, mailer_from_url  # noqa: PLC0415
+
     if mailer is None:
         if settings.is_production and settings.mail_url is None:
             raise ConfigurationError(_NO_MAIL_URL)

@@ -11,8 +11,8 @@ from datetime import timedelta
 import attrs
 
 from usermgmt._service.factories import Parts
+from usermgmt._service.relying_party import LazyRelyingParty
 from usermgmt.adapters.blocklist import common_passwords
-from usermgmt.adapters.webauthn import WebAuthnRelyingParty
 from usermgmt.domain.events import MailRequested, PasswordResetRequested
 from usermgmt.domain.rules.mfa import MfaThrottlePolicy
 from usermgmt.domain.rules.passwords import PasswordPolicy
@@ -167,7 +167,7 @@ def wire(parts: Parts) -> UseCases:
             lifetime=timedelta(seconds=p.settings.reset_ttl),
         ),
     )
-    relying_party = WebAuthnRelyingParty(
+    relying_party = LazyRelyingParty(
         rp_id=p.settings.webauthn_rp_id,
         rp_name=p.settings.webauthn_rp_name,
         origins=p.settings.webauthn_origins,

@@ -19,7 +19,6 @@ from typing import Final, NewType
 from uuid import UUID
 
 import attrs
-import email_validator
 
 from usermgmt.domain.errors import InvalidEmailError, ValidationError, ValueTooLongError
 from usermgmt.domain.text import BIDI_CONTROLS, LINE_SEPARATORS, is_control, nfkc_casefold
@@ -74,6 +73,9 @@ class Email:
         candidate = raw.strip()
         if len(candidate) > EMAIL_MAX_LENGTH:
             raise ValueTooLongError("email", f"must be at most {EMAIL_MAX_LENGTH} characters")
+        # Imported on first use: its patterns take longer to compile than the CLI's --help.
+        import email_validator  # noqa: PLC0415
+
         try:
             checked = email_validator.validate_email(
                 candidate, check_deliverability=False, allow_smtputf8=True

@@ -22,7 +22,6 @@ from typing import Final
 
 import attrs
 import pyotp
-import segno
 
 from usermgmt.domain.model import UserId
 from usermgmt.domain.rules.throttle import (
@@ -107,6 +106,9 @@ class TotpEnrolment:
         uri = pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_PERIOD).provisioning_uri(
             name=account, issuer_name=issuer
         )
+        # Imported here, at enrolment: segno takes longer to load than the rest of the CLI.
+        import segno  # noqa: PLC0415
+
         buffer = io.BytesIO()
         segno.make(uri, error="m").save(buffer, kind="svg", scale=4, xmldecl=False)
         svg = buffer.getvalue().decode("utf-8")

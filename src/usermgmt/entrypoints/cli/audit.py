@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 from uuid import UUID
 
 import typer
 from rich import box
 from rich.table import Table
 
-from usermgmt import SYSTEM, AuditEntry, BlockingUserManagement, UserId
+from usermgmt import SYSTEM, AuditEntry, UserId
 from usermgmt.entrypoints.cli.context import DatabaseUrl, opener
 from usermgmt.entrypoints.cli.errors import handle_errors
 from usermgmt.entrypoints.cli.render import console, printable, rfc3339, to_json
+
+if TYPE_CHECKING:
+    from usermgmt import BlockingUserManagement
 
 app = typer.Typer(no_args_is_help=True, help="Read and purge the audit log.")
 

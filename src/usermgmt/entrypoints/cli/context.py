@@ -7,11 +7,14 @@ built or connected until a command asks for the facade, so ``--help``,
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from usermgmt import BlockingUserManagement, Settings, UserManagement
+from usermgmt import Settings
+
+if TYPE_CHECKING:
+    from usermgmt import BlockingUserManagement
 
 DatabaseUrl = Annotated[
     str | None,
@@ -61,6 +64,8 @@ class ServiceOpener:
             ConfigurationError: bad settings, or no URL and no embedded database installed.
             MigrationError, UnavailableError: the database cannot be used.
         """
+        from usermgmt import UserManagement  # noqa: PLC0415 - the core loads only for a command that uses it
+
         service = UserManagement.from_settings(self.settings(database_url, migrate=migrate))
         return self._ctx.with_resource(service.blocking())
 

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from usermgmt import UserManagement
 from usermgmt.entrypoints.cli.context import opener
 from usermgmt.entrypoints.cli.errors import fail, handle_errors
 from usermgmt.entrypoints.cli.render import to_json
@@ -40,6 +39,8 @@ def generate(
     Example:
         usermgmt keys generate /etc/usermgmt/signing-2026-06.pem
     """
+    from usermgmt import UserManagement  # noqa: PLC0415 - the core loads only when used
+
     try:
         kid = UserManagement.generate_signing_key(path)
     except FileExistsError:
@@ -60,6 +61,8 @@ def show(ctx: typer.Context) -> None:
     Example:
         usermgmt keys show
     """
+    from usermgmt import UserManagement  # noqa: PLC0415 - the core loads only when used
+
     keys = UserManagement.public_keys(opener(ctx).settings(None))
     if keys is None:
         msg = (

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from usermgmt import __version__
 from usermgmt.entrypoints.cli import audit, db, keys, sessions, users
 from usermgmt.entrypoints.cli.context import ServiceOpener
 from usermgmt.entrypoints.cli.serve import serve
@@ -27,6 +26,8 @@ app = typer.Typer(
 
 def _show_version(value: bool) -> None:
     if value:
+        from usermgmt import __version__  # noqa: PLC0415 - reads the package metadata, on demand
+
         typer.echo(f"usermgmt {__version__}")
         raise typer.Exit
 

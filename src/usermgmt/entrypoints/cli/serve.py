@@ -18,15 +18,17 @@ import logging.config
 import os
 import signal
 from collections.abc import Callable
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import anyio
 import typer
-import uvicorn
 
-from usermgmt import Settings, UserManagement, UserMgmtError
+from usermgmt import Settings, UserMgmtError
 from usermgmt.entrypoints.cli.multiproc import metrics_directory
 from usermgmt.settings import DECLARED, LogFormat, Setting
+
+if TYPE_CHECKING:
+    from usermgmt import UserManagement
 
 APP_FACTORY: Final = "usermgmt.entrypoints.http.app:create_app_from_env"
 """What each uvicorn worker imports and calls to build its application."""
@@ -82,6 +84,8 @@ def _prepare(settings: Settings) -> UserManagement:
     The service is returned unopened: it only keeps the embedded server
     alive while uvicorn runs.
     """
+    from usermgmt import UserManagement  # noqa: PLC0415 - the core loads only for serve itself
+
     settings.check()
     service = UserManagement.from_settings(settings)
     service.jwks()  # loads the signing key now: a bad key must stop start-up, not the first login
@@ -112,6 +116,8 @@ def serve(**flags: object) -> None:
     # uvicorn ends by re-raising the SIGTERM it caught; exiting through SystemExit instead
     # runs the exit handlers, which stop the embedded server.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    import uvicorn  # noqa: PLC0415 - uvicorn and Litestar load for serve only, not every command
+
     from usermgmt.entrypoints.http.protocol import (  # noqa: PLC0415 - keeps Litestar out of every other command
         BoundedHttpToolsProtocol,
     )

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
-from usermgmt import SYSTEM, BlockingUserManagement, Email, Role, User
+from usermgmt import SYSTEM, Email, Role, User
 from usermgmt.entrypoints.cli.context import DatabaseUrl, opener
 from usermgmt.entrypoints.cli.errors import fail, handle_errors
 from usermgmt.entrypoints.cli.render import UserTable, console, print_user, to_json, user_json
+
+if TYPE_CHECKING:
+    from usermgmt import BlockingUserManagement
 
 PAGE_SIZE: Final = 100
 """Users fetched per round trip by ``users list``: the largest page the core allows."""
