@@ -5,15 +5,19 @@ the real service (in-memory adapters) with random operations, and after every
 step checks the service against the model: emails unique among live users,
 refresh tokens good exactly once (reuse kills the session), no token of an
 ended session validates, deleted and deactivated users cannot sign in, and
-page and cursor walks each visit every live user exactly once.
+page and cursor walks each visit every live user exactly once. Users turn
+TOTP on and off: once it is on, no login starts a session without a code,
+and a TOTP code or a recovery code works at most once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import timedelta
 
 import attrs
+import pyotp
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -24,9 +28,13 @@ from usermgmt import (
     BlockingUserManagement,
     EmailTakenError,
     InvalidCredentialsError,
+    InvalidMfaCodeError,
     InvalidTokenError,
+    ManualClock,
+    MfaChallenge,
     RefreshTokenReusedError,
     Settings,
+    TokenPair,
     UserId,
     UserManagement,
 )
@@ -44,6 +52,10 @@ class ModelUser:
     password: str
     active: bool = True
     deleted: bool = False
+    totp_secret: str | None = None
+    last_code: str | None = None
+    recovery_codes: list[str] = attrs.Factory(list)
+    used_codes: list[str] = attrs.Factory(list)
 
     @property
     def can_sign_in(self) -> bool:
@@ -76,9 +88,12 @@ class SessionLifecycle(RuleBasedStateMachine):
             refresh_reuse_grace=0,  # every reuse is theft: deterministic
             login_max_failures=0,  # throttling has its own tests
             login_max_failures_per_account=0,
+            mfa_max_failures=10_000,
+            access_token_ttl=86_400,  # the clock moves 30 s per TOTP code
         )
+        self.clock = ManualClock()
         self.um: BlockingUserManagement = self._stack.enter_context(
-            UserManagement.in_memory(cheap).blocking()
+            UserManagement.in_memory(cheap, clock=self.clock).blocking()
         )
         self.users: list[ModelUser] = []
         self.all_sessions: list[ModelSession] = []
@@ -97,8 +112,8 @@ class SessionLifecycle(RuleBasedStateMachine):
             if session.user is user and session is not keep:
                 session.alive = False
 
-    @rule(name=st.sampled_from(NAMES), upper=st.booleans())
-    def register(self, name: str, upper: bool) -> None:
+    @rule(name=st.sampled_from(NAMES), upper=st.booleans(), totp=st.booleans())
+    def register(self, name: str, upper: bool, totp: bool) -> None:
         email = f"{name}@example.org"
         taken = any(u.email == email for u in self._live())
         try:
@@ -108,15 +123,25 @@ class SessionLifecycle(RuleBasedStateMachine):
             return
         assert not taken
         self.users.append(ModelUser(id=user.id, email=email, password=PASSWORDS[0]))
+        if totp:  # signs in once and turns TOTP on with that session
+            tokens = self.um.authenticate(email, PASSWORDS[0])
+            assert isinstance(tokens, TokenPair)
+            session = ModelSession(self.users[-1], tokens.access_token, tokens.refresh_token)
+            self.all_sessions.append(session)
+            self.enable_totp(session)
 
-    @rule(target=sessions, index=st.integers(0, 20))
-    def login(self, index: int) -> ModelSession | None:
+    @rule(
+        target=sessions,
+        index=st.integers(0, 20),
+        second=st.sampled_from(["code", "replay", "recovery", "spent_recovery"]),
+    )
+    def login(self, index: int, second: str) -> ModelSession | None:
         user = self._user(index)
         if user is None:
             return None
         live_holder = next((u for u in self._live() if u.email == user.email), None)
         try:
-            tokens = self.um.authenticate(user.email, user.password)
+            answer = self.um.authenticate(user.email, user.password)
         except InvalidCredentialsError:
             assert (
                 live_holder is None
@@ -126,15 +151,69 @@ class SessionLifecycle(RuleBasedStateMachine):
             return None
         assert live_holder is not None
         assert live_holder.can_sign_in
+        if live_holder.totp_secret is None:
+            assert isinstance(answer, TokenPair)
+            tokens = answer
+        else:
+            assert isinstance(answer, MfaChallenge)  # no session without the factor
+            found = self._second_step(live_holder, answer.mfa_token, second)
+            if found is None:
+                return None
+            tokens = found
         session = ModelSession(live_holder, tokens.access_token, tokens.refresh_token)
         self.all_sessions.append(session)
         return session
+
+    def _second_step(self, user: ModelUser, mfa_token: str, second: str) -> TokenPair | None:
+        """Answer the challenge as *second* says; a reused code must be refused."""
+        assert user.totp_secret is not None
+        refused: str | None = None
+        if second == "replay" and user.last_code is not None:
+            refused = user.last_code
+        elif second == "spent_recovery" and user.used_codes:
+            refused = user.used_codes[-1]
+        if refused is not None:
+            kind = "code" if second == "replay" else "recovery_code"
+            with pytest.raises(InvalidMfaCodeError):
+                self.um.verify_mfa(mfa_token, **{kind: refused})
+            return None
+        if second == "recovery" and user.recovery_codes:
+            code = user.recovery_codes.pop()
+            user.used_codes.append(code)
+            return self.um.verify_mfa(mfa_token, recovery_code=code)
+        self.clock.advance(timedelta(seconds=30))  # the app's next code
+        user.last_code = pyotp.TOTP(user.totp_secret).at(self.clock.now())
+        return self.um.verify_mfa(mfa_token, code=user.last_code)
+
+    @rule(session=sessions)
+    def enable_totp(self, session: ModelSession | None) -> None:
+        if session is None or not session.alive or session.user.totp_secret is not None:
+            return
+        me = self.um.validate_access_token(session.access_token)
+        key = self.um.start_totp(me, current_password=session.user.password)
+        self.clock.advance(timedelta(seconds=30))
+        code = pyotp.TOTP(key.secret).at(self.clock.now())
+        codes = self.um.confirm_totp(me, code)
+        session.user.totp_secret, session.user.last_code = key.secret, code
+        session.user.recovery_codes, session.user.used_codes = list(codes), []
+        self._end_sessions(session.user, keep=session)
+
+    @rule(index=st.integers(0, 20))
+    def reset_totp(self, index: int) -> None:
+        user = self._user(index)
+        if user is None or user.deleted or user.totp_secret is None:
+            return
+        self.um.reset_mfa(user.id, actor=SYSTEM)
+        user.totp_secret, user.last_code = None, None
+        user.recovery_codes, user.used_codes = [], []
+        self._end_sessions(user)
 
     @rule(session=sessions, replay=st.booleans())
     def refresh(self, session: ModelSession | None, replay: bool) -> None:
         if session is None:
             return
         if replay and session.spent:
+            self.clock.advance(timedelta(seconds=1))  # past the (zero) grace window
             with pytest.raises(InvalidTokenError) as caught:
                 self.um.refresh(session.spent[0])
             if session.alive:
@@ -214,6 +293,12 @@ class SessionLifecycle(RuleBasedStateMachine):
             else:
                 assert session.alive
                 assert principal.user.id == session.user.id
+
+    @invariant()
+    def login_asks_for_the_factor_exactly_when_it_is_on(self) -> None:
+        for user in self._live():
+            me = self.um.get_user(user.id, actor=SYSTEM)
+            assert me.mfa_enabled == (user.totp_secret is not None)
 
     @invariant()
     def live_emails_are_unique(self) -> None:

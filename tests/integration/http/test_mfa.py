@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -346,3 +347,15 @@ def test_a_password_reset_does_not_bypass_the_factor(mfa: Mfa) -> None:
     answer = mfa.login(new_password).json()
     assert answer["mfa_required"] is True
     assert "access_token" not in answer
+
+
+def test_one_code_sent_twice_at_once_signs_in_once(mfa: Mfa) -> None:
+    """Parallel second steps with the same code and token: one 200, the others 401."""
+    ann = mfa.api.account(EMAIL)
+    secret, _ = mfa.enable(ann)
+    token, code = mfa.challenge(), mfa.code(secret)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: mfa.verify(token, code=code).status_code, range(4)))
+
+    assert sorted(answers) == [200, 401, 401, 401]
