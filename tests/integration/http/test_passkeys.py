@@ -19,7 +19,9 @@ from typing import Any
 
 import attrs
 import httpx
+import jwt
 import psycopg
+import pyotp
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -218,6 +220,41 @@ def test_a_new_passkey_is_noticed_by_mail_and_audited(passkeys: Passkeys, ann: A
     assert (gone["actor_id"], gone["details"]) == (ann.id, {"passkey_id": added["id"]})
     logins = passkeys.audit(admin, "login_succeeded")
     assert {"amr": ["hwk"]} in [r["details"] for r in logins if r["user_id"] == ann.id]
+
+
+def test_a_passkey_signs_in_without_a_totp_prompt_and_its_tokens_say_hwk(
+    passkeys: Passkeys, ann: Account
+) -> None:
+    """With TOTP on, the password leads to a second step; the passkey alone to the tokens."""
+    passkey = VirtualAuthenticator()
+    passkeys.enrol(ann, passkey)
+    started = passkeys.client.post(
+        "/api/auth/mfa/totp", json={"current_password": PASSWORD}, headers=ann.headers
+    )
+    code = pyotp.TOTP(started.json()["secret"]).at(passkeys.clock.now())
+    confirmed = passkeys.client.post(
+        "/api/auth/mfa/totp/confirm", json={"code": code}, headers=ann.headers
+    )
+    assert confirmed.status_code == 200, confirmed.text
+
+    by_password = passkeys.client.post(
+        "/api/auth/login", json={"email": ann.email, "password": PASSWORD}
+    )
+    by_passkey = passkeys.login(passkey)
+
+    assert by_password.json()["mfa_required"] is True
+    assert by_passkey.status_code == 200, by_passkey.text
+    tokens = by_passkey.json()
+    assert "mfa_required" not in tokens
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert claims["amr"] == ["hwk"]
+    me = passkeys.client.get("/api/auth/me", headers=bearer(tokens["access_token"]))
+    assert me.json()["mfa_enabled"] is True
+    refreshed = passkeys.client.post(
+        "/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    renewed = jwt.decode(refreshed.json()["access_token"], options={"verify_signature": False})
+    assert renewed["amr"] == ["hwk"]
 
 
 # The current password.
