@@ -19,6 +19,8 @@ from usermgmt.domain.events import (
     EVENT_TYPES,
     AccessDenied,
     AuditPurged,
+    EmailChangeRequested,
+    EmailVerified,
     Event,
     LoggedIn,
     LoggedOut,
@@ -45,6 +47,7 @@ from usermgmt.domain.events import (
     UserRegistered,
     UserRestored,
     UserUpdated,
+    VerificationRequested,
 )
 from usermgmt.domain.mail import MailKind
 from usermgmt.domain.model import Role, SessionId, UserId
@@ -74,6 +77,9 @@ def sample_events() -> list[Event]:
         PasswordChanged(at=at, user_id=_USER, actor_id=_USER, kept_session_id=_SESSION),
         PasswordResetRequested(at=at, context=ctx, email="ann@example.org"),
         PasswordReset(at=at, user_id=_USER),
+        VerificationRequested(at=at, context=ctx, email="ann@example.org"),
+        EmailVerified(at=at, user_id=_USER, email_changed=True),
+        EmailChangeRequested(at=at, context=ctx, user_id=_USER),
         UserUpdated(
             at=at,
             user_id=_USER,

@@ -22,7 +22,9 @@ from usermgmt import (
     Principal,
     RefreshTokenReusedError,
     Role,
+    Settings,
     UserManagement,
+    VerificationMode,
 )
 from usermgmt.domain.context import request_context
 from usermgmt.events import (
@@ -68,6 +70,14 @@ class Events:
 
 class RecordedEventsContract:
     """Each change records its event in its own transaction; a refused one records nothing."""
+
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        """No verification mail: each test here names every event a change records.
+
+        What registration mails is tested with verification itself.
+        """
+        return settings.evolve(email_verification=VerificationMode.OFF)
 
     @pytest.fixture
     def um(self) -> UserManagement:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Final
 
 from usermgmt import Environment, Settings
+from usermgmt.domain.verification import VerificationMode
 from usermgmt.settings import LogFormat
 
 EVERY_SETTING: Final = Settings(
@@ -47,6 +48,8 @@ EVERY_SETTING: Final = Settings(
     mail_from="Example ID <id@example.org>",
     mail_max_attempts=3,
     reset_ttl=900,
+    email_verification=VerificationMode.REQUIRED,
+    verification_ttl=3600,
     mail_templates=Path("/etc/usermgmt/mail"),
     webauthn_rp_id="example.org",
     webauthn_rp_name="Example ID",

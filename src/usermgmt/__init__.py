@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         ConfigurationError,
         ConflictError,
         CurrentPasswordRequiredError,
+        EmailNotVerifiedError,
         EmailTakenError,
         InvalidCredentialsError,
         InvalidCursorError,
@@ -81,6 +82,7 @@ if TYPE_CHECKING:
     )
     from usermgmt.domain.passkeys import CeremonyId, PasskeyCeremony, PasskeyCredential
     from usermgmt.domain.rules.mfa import MfaChallenge, TotpEnrolment
+    from usermgmt.domain.verification import VerificationMode
     from usermgmt.settings import Environment, Settings
 
 _EXPORTS: Final[dict[str, str]] = {
@@ -95,6 +97,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "ConflictError": "usermgmt.domain.errors",
     "CurrentPasswordRequiredError": "usermgmt.domain.errors",
     "Email": "usermgmt.domain.model",
+    "EmailNotVerifiedError": "usermgmt.domain.errors",
     "EmailTakenError": "usermgmt.domain.errors",
     "Environment": "usermgmt.settings",
     "InvalidCredentialsError": "usermgmt.domain.errors",
@@ -149,6 +152,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "UserSlice": "usermgmt.domain.model",
     "ValidationError": "usermgmt.domain.errors",
     "ValueTooLongError": "usermgmt.domain.errors",
+    "VerificationMode": "usermgmt.domain.verification",
     "WeakPasswordError": "usermgmt.domain.errors",
     "WrongPasswordError": "usermgmt.domain.errors",
 }
@@ -207,6 +211,7 @@ __all__ = [
     "ConflictError",
     "CurrentPasswordRequiredError",
     "Email",
+    "EmailNotVerifiedError",
     "EmailTakenError",
     "Environment",
     "InvalidCredentialsError",
@@ -260,6 +265,7 @@ __all__ = [
     "UserSlice",
     "ValidationError",
     "ValueTooLongError",
+    "VerificationMode",
     "WeakPasswordError",
     "WrongPasswordError",
     "__version__",

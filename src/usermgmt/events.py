@@ -15,6 +15,8 @@ from usermgmt.domain.events import (
     AccessDenied,
     AuditPurged,
     Delivery,
+    EmailChangeRequested,
+    EmailVerified,
     Event,
     LoggedIn,
     LoggedOut,
@@ -42,6 +44,7 @@ from usermgmt.domain.events import (
     UserRegistered,
     UserRestored,
     UserUpdated,
+    VerificationRequested,
 )
 from usermgmt.domain.model import USER_AGENT_MAX_LENGTH
 
@@ -52,6 +55,8 @@ __all__ = [
     "AccessDenied",
     "AuditPurged",
     "Delivery",
+    "EmailChangeRequested",
+    "EmailVerified",
     "Event",
     "LoggedIn",
     "LoggedOut",
@@ -79,4 +84,5 @@ __all__ = [
     "UserRegistered",
     "UserRestored",
     "UserUpdated",
+    "VerificationRequested",
 ]

@@ -29,6 +29,7 @@ import platformdirs
 
 from usermgmt.domain.errors import ConfigurationError, ValidationError
 from usermgmt.domain.mail import Mailbox
+from usermgmt.domain.verification import VerificationMode
 
 T = TypeVar("T")
 
@@ -99,6 +100,14 @@ def _port(raw: str) -> int:
 
 def _log_format(raw: str) -> LogFormat:
     return LogFormat(raw.lower())
+
+
+def _verification_mode(raw: str) -> VerificationMode:
+    try:
+        return VerificationMode(raw.lower())
+    except ValueError:
+        msg = "must be off, optional or required"
+        raise ValueError(msg) from None
 
 
 def _boolean(raw: str) -> bool:
@@ -465,6 +474,19 @@ class Settings:
     )
     reset_ttl: int = setting(
         1800, _positive, "Seconds a password-reset link stays valid.", metavar="SECONDS"
+    )
+    email_verification: VerificationMode = setting(
+        VerificationMode.OPTIONAL,
+        _verification_mode,
+        "off: no links; optional: links mailed, unverified users sign in; "
+        "required: unverified users are refused at login.",
+        metavar="[off|optional|required]",
+    )
+    verification_ttl: int = setting(
+        86400,
+        _positive,
+        "Seconds an email-verification or email-change link stays valid.",
+        metavar="SECONDS",
     )
     mail_templates: Path | None = setting(
         None,

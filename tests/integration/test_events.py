@@ -9,13 +9,19 @@ import anyio
 import pytest
 
 from tests.recorded_events import PASSWORD, Events, RecordedEventsContract
-from usermgmt import ManualClock, Settings, UserManagement
+from usermgmt import ManualClock, Settings, UserManagement, VerificationMode
 from usermgmt.domain.rules.delivery import DeliveryPolicy
 from usermgmt.events import Delivery, Event, UserRegistered
 
 pytestmark = pytest.mark.anyio
 
 LEASE = DeliveryPolicy().lease
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared settings without verification mail: these tests count the events of a change."""
+    return settings.evolve(email_verification=VerificationMode.OFF)
 
 
 class TestPostgresRecordedEvents(RecordedEventsContract):

@@ -16,6 +16,7 @@ from usermgmt import (
     Role,
     Settings,
     UserManagement,
+    VerificationMode,
 )
 from usermgmt.domain.context import request_context
 from usermgmt.events import RequestContext
@@ -23,6 +24,12 @@ from usermgmt.events import RequestContext
 pytestmark = pytest.mark.anyio
 
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared settings without verification mail: these tests count what a change records."""
+    return settings.evolve(email_verification=VerificationMode.OFF)
 
 
 async def _principal(um: UserManagement, email: str, role: Role = Role.USER) -> Principal:

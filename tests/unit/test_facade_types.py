@@ -88,6 +88,10 @@ async def _typed_calls(
     )
     assert_type(await um.reset_mfa(user_id, actor=SYSTEM), None)
     assert_type(await um.verify_mfa("token", code="123456"), TokenPair)
+    assert_type(await um.verify_email("token"), User)
+    assert_type(await um.resend_verification("ann@example.org"), None)
+    assert_type(await um.resend_verification(actor=principal), None)
+    assert_type(await um.update_user(user_id, actor=SYSTEM, email_verified=True), User)
 
     async def on_login(delivery: Delivery[LoggedIn]) -> None:
         assert_type(delivery.event.session_id, SessionId)
@@ -118,6 +122,8 @@ def _typed_blocking_calls(um: BlockingUserManagement, user_id: UserId) -> None:
     assert_type(um.list_audit_events(actor=SYSTEM), AuditSlice)
     assert_type(um.list_sessions(user_id, actor=SYSTEM), tuple[Session, ...])
     assert_type(um.begin_passkey_login(), PasskeyCeremony)
+    assert_type(um.verify_email("token"), User)
+    assert_type(um.resend_verification("ann@example.org"), None)
 
     def on_any(delivery: Delivery[Event]) -> None:
         assert_type(delivery.id, int)

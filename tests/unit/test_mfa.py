@@ -291,7 +291,8 @@ async def test_a_recovery_code_works_once_and_says_so(
     assert [e.remaining for e in seen if isinstance(e, RecoveryCodeUsed)] == [
         RECOVERY_CODE_COUNT - 1
     ]
-    assert [e.kind for e in mails if isinstance(e, MailRequested)] == ["recovery-code-used"]
+    notices = [e.kind for e in mails if isinstance(e, MailRequested)]
+    assert [kind for kind in notices if kind != "verify-email"] == ["recovery-code-used"]
 
 
 async def test_regenerating_voids_the_old_set(um: UserManagement, clock: ManualClock) -> None:

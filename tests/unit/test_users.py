@@ -15,6 +15,7 @@ from tests.credentials_contract import stored_password
 from usermgmt import (
     SYSTEM,
     CurrentPasswordRequiredError,
+    Email,
     EmailTakenError,
     InvalidCredentialsError,
     InvalidCursorError,
@@ -32,6 +33,7 @@ from usermgmt import (
     UserNotDeletedError,
     UserNotFoundError,
     ValueTooLongError,
+    VerificationMode,
     WeakPasswordError,
     WrongPasswordError,
 )
@@ -201,13 +203,33 @@ async def test_a_forged_cursor_is_refused(um: UserManagement) -> None:
 
 
 async def test_users_rename_themselves(um: UserManagement) -> None:
-    """A user may change their own name and email."""
+    """A user may change their own name at once; their own email waits for its link."""
     ann, as_ann = await _signed_in(um, "ann@example.org")
 
-    updated = await um.update_user(ann.id, actor=as_ann, name="Ann B", email="ann.b@example.org")
+    updated = await um.update_user(
+        ann.id, actor=as_ann, name="Ann B", email="ann.b@example.org", current_password=PASSWORD
+    )
 
-    assert (updated.name, updated.email.value) == ("Ann B", "ann.b@example.org")
+    assert (updated.name, updated.email.value) == ("Ann B", "ann@example.org")
+    assert updated.pending_email == Email.parse("ann.b@example.org")
     assert updated.updated_at >= ann.updated_at
+
+
+async def test_without_verification_a_self_email_change_applies_at_once(
+    settings: Settings,
+) -> None:
+    """Verification ``off``: the new address is the user's at once, still proven by the password."""
+    off = settings.evolve(email_verification=VerificationMode.OFF)
+    async with UserManagement.in_memory(off) as um:
+        ann, as_ann = await _signed_in(um, "ann@example.org")
+        with pytest.raises(CurrentPasswordRequiredError):
+            await um.update_user(ann.id, actor=as_ann, email="ann.b@example.org")
+
+        updated = await um.update_user(
+            ann.id, actor=as_ann, email="ann.b@example.org", current_password=PASSWORD
+        )
+
+    assert (updated.email.value, updated.pending_email) == ("ann.b@example.org", None)
 
 
 async def test_users_cannot_touch_others_or_their_own_role(um: UserManagement) -> None:
@@ -226,12 +248,12 @@ async def test_users_cannot_touch_others_or_their_own_role(um: UserManagement) -
 
 
 async def test_a_taken_email_cannot_be_moved_to(um: UserManagement) -> None:
-    """Changing one's email to another live user's is a conflict."""
-    ann, as_ann = await _signed_in(um, "ann@example.org")
+    """An operator's change to another live user's address is a conflict."""
+    ann, _ = await _signed_in(um, "ann@example.org")
     await um.register_user("bob@example.org", PASSWORD)
 
     with pytest.raises(EmailTakenError):
-        await um.update_user(ann.id, actor=as_ann, email="BOB@example.org")
+        await um.update_user(ann.id, actor=SYSTEM, email="BOB@example.org")
 
 
 async def test_a_self_password_change_needs_the_current_password(um: UserManagement) -> None:

@@ -56,6 +56,8 @@ class BlockingUserManagement:
     purge_expired = blocking(UserManagement.purge_expired)
     request_password_reset = blocking(UserManagement.request_password_reset)
     reset_password = blocking(UserManagement.reset_password)
+    verify_email = blocking(UserManagement.verify_email)
+    resend_verification = blocking(UserManagement.resend_verification)
     register_user = blocking(UserManagement.register_user)
     authenticate = blocking(UserManagement.authenticate)
     refresh = blocking(UserManagement.refresh)

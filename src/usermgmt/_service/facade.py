@@ -70,6 +70,7 @@ from usermgmt.usecases.totp import (
     StartTotp,
 )
 from usermgmt.usecases.updates import ChangePassword, UpdateUser
+from usermgmt.usecases.verification import RequestVerification, VerifyEmail
 
 if TYPE_CHECKING:
     from litestar.stores.base import Store
@@ -361,6 +362,8 @@ class UserManagement:
     purge_expired = UseCaseMethod(PurgeExpired)
     request_password_reset = UseCaseMethod(RequestPasswordReset)
     reset_password = UseCaseMethod(ResetPassword)
+    verify_email = UseCaseMethod(VerifyEmail)
+    resend_verification = UseCaseMethod(RequestVerification)
     dispatch_events = UseCaseMethod(DispatchEvents)
     list_audit_events = UseCaseMethod(ListAuditEvents)
     list_own_audit_events = UseCaseMethod(ListOwnAuditEvents)

@@ -63,6 +63,7 @@ class LazyMail:
         self._settings = settings
         self._mailer = mailer
         self._parts: MailParts | None = None
+        self._templates: MailTemplates | None = None
 
     def resolve(self) -> MailParts:
         """Return the mailer and templates, building them now if need be.
@@ -73,6 +74,23 @@ class LazyMail:
         if self._parts is None:
             self._parts = mail_parts(self._settings, self._mailer)
         return self._parts
+
+    def templates(self) -> MailTemplates:
+        """Return the templates alone, loading them now if need be.
+
+        Queueing a message needs no mailer: a command that only queues (an
+        operator's registration, a reset link) runs without a mail URL too.
+
+        Raises:
+            ConfigurationError: a template is bad (the one line says which).
+        """
+        if self._parts is not None:
+            return self._parts.templates
+        if self._templates is None:
+            from usermgmt.adapters.mail import load_templates  # noqa: PLC0415 - as mail_parts
+
+            self._templates = load_templates(self._settings.app_url, self._settings.mail_templates)
+        return self._templates
 
     async def send(self, message: MailMessage) -> None:
         """Send *message* through the mailer (see ``Mailer.send``)."""

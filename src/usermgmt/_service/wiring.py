@@ -13,13 +13,13 @@ import attrs
 from usermgmt._service.factories import Parts
 from usermgmt._service.relying_party import LazyRelyingParty
 from usermgmt.adapters.blocklist import common_passwords
-from usermgmt.domain.events import MailRequested, PasswordResetRequested
+from usermgmt.domain.events import MailRequested, PasswordResetRequested, VerificationRequested
 from usermgmt.domain.rules.mfa import MfaThrottlePolicy
 from usermgmt.domain.rules.passwords import PasswordPolicy
 from usermgmt.domain.rules.sessions import SessionPolicy
 from usermgmt.domain.rules.throttle import LoginThrottlePolicy
 from usermgmt.settings import Settings
-from usermgmt.usecases._steps import PasswordChange, StartSession, TokenIssuer
+from usermgmt.usecases._steps import MailVerification, PasswordChange, StartSession, TokenIssuer
 from usermgmt.usecases.accounts import DeleteUser, FindUser, GetUser, RegisterUser, RestoreUser
 from usermgmt.usecases.active_sessions import (
     EndOtherSessions,
@@ -33,6 +33,7 @@ from usermgmt.usecases.audit import (
     PurgeAuditEvents,
     RecordRefusal,
 )
+from usermgmt.usecases.email_change import EmailChangeMail
 from usermgmt.usecases.events import DispatchEvents
 from usermgmt.usecases.listing import ListUsers, ListUsersAfter
 from usermgmt.usecases.login import Authenticate
@@ -63,6 +64,7 @@ from usermgmt.usecases.totp import (
     StartTotp,
 )
 from usermgmt.usecases.updates import ChangePassword, UpdateUser
+from usermgmt.usecases.verification import RequestVerification, SendVerification, VerifyEmail
 
 
 @attrs.frozen(kw_only=True)
@@ -90,6 +92,8 @@ class UseCases:
     purge_expired: PurgeExpired
     request_password_reset: RequestPasswordReset
     reset_password: ResetPassword
+    verify_email: VerifyEmail
+    resend_verification: RequestVerification
     dispatch_events: DispatchEvents
     deliver_mail: DeliverMail
     """The outbox's mail subscriber (subscribed by :func:`wire`)."""
@@ -152,11 +156,27 @@ def wire(parts: Parts) -> UseCases:
     passwords = PasswordChange(
         hasher=p.hasher, policy=rules.passwords, attempts=p.attempts, ids=p.ids
     )
-    update = UpdateUser(uow=p.uow, passwords=passwords, clock=p.clock)
     dispatch = DispatchEvents(store=p.outbox, clock=p.clock)
     deliver_mail = DeliverMail(mailer=p.mail, max_attempts=p.settings.mail_max_attempts)
     dispatch.subscribe(MailRequested, deliver_mail)
-    queue_mail = QueueMail(templates=lambda: p.mail.resolve().templates, clock=p.clock)
+    queue_mail = QueueMail(templates=p.mail.templates, clock=p.clock)
+    links = p.settings.email_verification.mails_links
+    link_lifetime = timedelta(seconds=p.settings.verification_ttl)
+    verification = MailVerification(queue_mail=queue_mail, lifetime=link_lifetime)
+    update = UpdateUser(
+        uow=p.uow,
+        passwords=passwords,
+        clock=p.clock,
+        email_change=EmailChangeMail(
+            queue_mail=queue_mail, lifetime=link_lifetime, mail_enabled=p.settings.mail_enabled
+        )
+        if links
+        else None,
+    )
+    dispatch.subscribe(
+        VerificationRequested,
+        SendVerification(uow=p.uow, clock=p.clock, verification=verification),
+    )
     codes = RecoveryCodes(ids=p.ids, queue_mail=queue_mail)
     dispatch.subscribe(
         PasswordResetRequested,
@@ -174,7 +194,12 @@ def wire(parts: Parts) -> UseCases:
     )
     return UseCases(
         register_user=RegisterUser(
-            uow=p.uow, hasher=p.hasher, policy=rules.passwords, clock=p.clock, ids=p.ids
+            uow=p.uow,
+            hasher=p.hasher,
+            policy=rules.passwords,
+            clock=p.clock,
+            ids=p.ids,
+            verification=verification if links and p.settings.mail_enabled else None,
         ),
         authenticate=Authenticate(
             uow=p.uow,
@@ -184,6 +209,7 @@ def wire(parts: Parts) -> UseCases:
             start_session=start,
             challenge=IssueMfaChallenge(uow=p.uow, clock=p.clock),
             clock=p.clock,
+            verification=p.settings.email_verification,
         ),
         refresh=RefreshSession(uow=p.uow, issuer=issuer, policy=rules.sessions, clock=p.clock),
         validate_access_token=ValidateAccessToken(uow=p.uow, codec=p.codec, clock=p.clock),
@@ -214,6 +240,10 @@ def wire(parts: Parts) -> UseCases:
         ),
         reset_password=ResetPassword(
             uow=p.uow, passwords=passwords, clock=p.clock, queue_mail=queue_mail
+        ),
+        verify_email=VerifyEmail(uow=p.uow, clock=p.clock),
+        resend_verification=RequestVerification(
+            uow=p.uow, clock=p.clock, mail_enabled=p.settings.mail_enabled
         ),
         dispatch_events=dispatch,
         deliver_mail=deliver_mail,

@@ -185,6 +185,17 @@ class WrongPasswordError(PermissionDeniedError):
     action: str = "change the password: the current password is wrong"
 
 
+@attrs.define
+class EmailNotVerifiedError(PermissionDeniedError):
+    """The password was right, but the service requires a verified address to sign in.
+
+    Raised only after the password is proven (and the throttle passed), so it
+    tells nothing to someone without the password.
+    """
+
+    action: str = "sign in before the email address is verified: follow the mailed link"
+
+
 # --- 404 ------------------------------------------------------------------------------------
 
 

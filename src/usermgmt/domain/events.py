@@ -113,6 +113,8 @@ class LoginFailureReason(enum.StrEnum):
     """A passkey response that does not verify: origin, RP id, flags, signature."""
     PASSKEY_COUNTER = "passkey_counter"
     """A passkey whose signature counter did not grow: a cloned authenticator, maybe."""
+    UNVERIFIED = "unverified"
+    """The right password, but verification is required and the address is not verified."""
 
 
 @attrs.frozen(kw_only=True)
@@ -205,6 +207,33 @@ class PasswordResetRequested(Event):
 @attrs.frozen(kw_only=True)
 class PasswordReset(Event):
     """A user's password was set through a reset link; every session of the user ended."""
+
+    user_id: UserId
+
+
+@attrs.frozen(kw_only=True)
+class VerificationRequested(Event):
+    """Someone asked for a new verification link for *email*: any address, an account's or not.
+
+    Recorded for every request alike, as :class:`PasswordResetRequested` is;
+    the mail (to a live account whose address is not verified yet) is decided
+    when the event is delivered.
+    """
+
+    email: str
+
+
+@attrs.frozen(kw_only=True)
+class EmailVerified(Event):
+    """A user spent a mailed link: their address is verified, and new if *email_changed*."""
+
+    user_id: UserId
+    email_changed: bool
+
+
+@attrs.frozen(kw_only=True)
+class EmailChangeRequested(Event):
+    """A user asked to change their own address; it applies when the new one is confirmed."""
 
     user_id: UserId
 
@@ -404,6 +433,9 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
         PasswordChanged,
         PasswordResetRequested,
         PasswordReset,
+        VerificationRequested,
+        EmailVerified,
+        EmailChangeRequested,
         UserUpdated,
         UserDeleted,
         UserRestored,

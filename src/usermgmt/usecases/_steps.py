@@ -3,14 +3,16 @@
 Starting a session (login today; second-factor verification and passkey
 login next), changing a password and ending the other sessions (a password
 change today; a reset next), changing a user under the last-active-admin
-rule, and shutting a user out. Every step that changes something records
+rule, shutting a user out, and mailing a link that verifies an address.
+Every step that changes something records
 its event in the caller's unit of work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Final
 
 import attrs
 
@@ -23,6 +25,7 @@ from usermgmt.domain.errors import (
     WrongPasswordError,
 )
 from usermgmt.domain.events import LoggedIn
+from usermgmt.domain.mail import Mailbox, MailKind
 from usermgmt.domain.model import (
     PASSWORD_AMR,
     AccessClaims,
@@ -37,10 +40,12 @@ from usermgmt.domain.model import (
     UserId,
     hash_refresh_token,
 )
+from usermgmt.domain.onetime import IssueQuota, OneTimeToken, Purpose
 from usermgmt.domain.rules.access import require_an_admin_left
 from usermgmt.domain.rules.passwords import PasswordPolicy, normalize_password
 from usermgmt.domain.rules.sessions import SessionPolicy
 from usermgmt.domain.rules.throttle import LoginThrottlePolicy
+from usermgmt.domain.templates import describe_duration
 from usermgmt.ports import (
     Clock,
     IdGenerator,
@@ -50,6 +55,7 @@ from usermgmt.ports import (
     TokenCodec,
     UnitOfWork,
 )
+from usermgmt.usecases.mail import QueueMail
 
 
 def actor_id(actor: Actor | None) -> UserId | None:
@@ -295,3 +301,43 @@ async def shut_out(tx: Repositories, user_id: UserId, now: datetime) -> None:
     await tx.sessions.revoke_all(user_id, now)
     await tx.devices.revoke_all(user_id)
     await tx.one_time_tokens.void(user_id)
+
+
+VERIFY_PAGE: Final = "verify-email"
+"""The page of the service (and of the links in mail) where an address is confirmed."""
+
+
+@attrs.frozen(kw_only=True)
+class MailVerification:
+    """Issue a verification token for a user's address and queue its mail, in the caller's unit.
+
+    Registration and a resend share it. The token carries the address it was
+    mailed to, so that it verifies nothing once the address has changed. A
+    newer token voids the one before; with *quota*, nothing is issued or sent
+    beyond it.
+    """
+
+    _queue_mail: QueueMail
+    _lifetime: timedelta
+
+    async def __call__(
+        self, tx: Repositories, user: User, now: datetime, *, quota: IssueQuota | None = None
+    ) -> bool:
+        """Queue the mail to *user*'s address in *tx*; return False if the quota held it back."""
+        token, stored = OneTimeToken.issue(
+            user_id=user.id,
+            purpose=Purpose.VERIFY_EMAIL,
+            now=now,
+            lifetime=self._lifetime,
+            data={"email": user.email.value},
+        )
+        if not await tx.one_time_tokens.issue(stored, quota=quota):
+            return False
+        await self._queue_mail(
+            tx,
+            MailKind.VERIFY_EMAIL,
+            Mailbox(user.email.value, user.name),
+            link=self._queue_mail.link(VERIFY_PAGE, token),
+            valid_for=describe_duration(int(self._lifetime.total_seconds())),
+        )
+        return True

@@ -38,18 +38,24 @@ from usermgmt.ports import (
     PasswordHasher,
     UnitOfWork,
 )
-from usermgmt.usecases._steps import actor_id, change_user, shut_out
+from usermgmt.usecases._steps import MailVerification, actor_id, change_user, shut_out
 
 
 @attrs.frozen(kw_only=True)
 class RegisterUser:
-    """Register a user; the database settles races on the email."""
+    """Register a user; the database settles races on the email.
+
+    With *verification* (unless ``USERMGMT_EMAIL_VERIFICATION`` is ``off`` or
+    mail is disabled), a verification link is mailed to the new address in
+    the transaction that creates the user.
+    """
 
     _uow: UnitOfWork
     _hasher: PasswordHasher
     _policy: PasswordPolicy
     _clock: Clock
     _ids: IdGenerator
+    _verification: MailVerification | None = None
 
     async def __call__(
         self,
@@ -86,10 +92,12 @@ class RegisterUser:
             role=user.role,
             actor_id=actor_id(actor),
         )
-        async with self._uow() as tx:  # the user, its password and its event commit together
+        async with self._uow() as tx:  # the user, its password, its event and mail commit together
             await tx.users.add(user)
             await tx.credentials.add_password(credential)
             await tx.outbox.add(registered)
+            if self._verification is not None:
+                await self._verification(tx, user, now)
         return user
 
 

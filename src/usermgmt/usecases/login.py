@@ -17,6 +17,7 @@ from usermgmt.domain.context import current_request
 from usermgmt.domain.credentials import PasswordCredential
 from usermgmt.domain.devices import DeviceToken, hash_device_token
 from usermgmt.domain.errors import (
+    EmailNotVerifiedError,
     InvalidCredentialsError,
     LoginThrottledError,
     OverloadedError,
@@ -35,6 +36,7 @@ from usermgmt.domain.model import (
 from usermgmt.domain.rules.mfa import MfaChallenge
 from usermgmt.domain.rules.passwords import PASSWORD_MAX_LENGTH, normalize_password
 from usermgmt.domain.rules.throttle import LoginAttempt, LoginThrottlePolicy
+from usermgmt.domain.verification import VerificationMode
 from usermgmt.ports import (
     Clock,
     LoginAttemptStore,
@@ -59,8 +61,12 @@ class Authenticate:
     caller went away) is released. So guesses sent at once are throttled
     exactly like guesses sent one after another.
 
+    Under required verification, the right password of an unverified user
+    is refused too, but only once it is proven (and the throttle passed): the
+    answer tells nothing to someone without the password.
+
     A refused attempt (throttled, unknown email, wrong password, inactive
-    user) records :class:`LoginFailed` with its reason on its own, outside
+    user, unverified address) records :class:`LoginFailed` with its reason on its own, outside
     any transaction: one INSERT, the same for every reason, so recording it
     tells nothing by timing either.
     """
@@ -72,6 +78,7 @@ class Authenticate:
     _start_session: StartSession
     _challenge: IssueMfaChallenge
     _clock: Clock
+    _verification: VerificationMode = VerificationMode.OPTIONAL
 
     async def __call__(
         self, email: str, password: str, *, client: str = "", device_token: str | None = None
@@ -91,6 +98,8 @@ class Authenticate:
             LoginThrottledError: too many recent failures for this account.
             InvalidCredentialsError: the email and password do not name an
                 account that may sign in.
+            EmailNotVerifiedError: the password is right, but verification is
+                required and the address is not verified yet.
             OverloadedError: too many passwords are waiting to be checked; nothing
                 was counted.
             ValueTooLongError: the password is longer than any valid one.
@@ -127,6 +136,9 @@ class Authenticate:
         await self._attempts.clear(attempt)
         if self._hasher.needs_rehash(stored.password_hash):
             await self._upgrade(stored, candidate)
+        if self._verification.gates_login and not user.email_verified:
+            await self._refused(LoginFailureReason.UNVERIFIED, user, now)
+            raise EmailNotVerifiedError  # only now: the password is proven
         if user.mfa_enabled:
             return await self._challenge(user)
         return await self._start_session(

@@ -6,7 +6,8 @@ address), and the decision to mail is taken when the running service
 delivers that event: :class:`SendPasswordReset` finds a live, active
 account with that address, issues a reset token within the mail quota (one
 a minute, five an hour) and queues the mail in the same transaction. A
-reset spends the token, sets the password, ends every session of the user,
+reset spends the token, sets the password, marks the address verified,
+ends every session of the user,
 issues no tokens and queues a "your password was changed" notice.
 """
 
@@ -24,7 +25,7 @@ from usermgmt.domain.model import Email
 from usermgmt.domain.onetime import MAIL_QUOTA, OneTimeToken, Purpose, hash_one_time_token
 from usermgmt.domain.templates import describe_duration
 from usermgmt.ports import Clock, UnitOfWork
-from usermgmt.usecases._steps import PasswordChange
+from usermgmt.usecases._steps import PasswordChange, change_user
 from usermgmt.usecases.mail import QueueMail
 
 RESET_PAGE = "reset-password"
@@ -110,8 +111,9 @@ class ResetPassword:
         """Spend *token* and make *password* the user's password.
 
         Every session of the user ends and no token is issued: the user signs
-        in again. The user's other one-time tokens are void, the account's
-        login throttle is cleared, and a notice goes to the account's address.
+        in again. The address counts as verified (the link reached it), the
+        user's other one-time tokens are void, the account's login throttle is
+        cleared, and a notice goes to the account's address.
 
         Raises:
             InvalidOneTimeTokenError: the token is unknown, spent, expired or
@@ -132,6 +134,7 @@ class ResetPassword:
             if await tx.one_time_tokens.spend(digest, Purpose.RESET_PASSWORD, now) is None:
                 raise InvalidOneTimeTokenError  # spent by a parallel reset meanwhile
             await self._passwords.store(tx, user.id, new_hash, now)
+            await change_user(tx, user.id, lambda u: u.verified(now), may_remove_admin=False)
             await PasswordChange.end_other_sessions(tx, user.id, now)
             await tx.outbox.add(PasswordReset(at=now, context=current_request(), user_id=user.id))
             await self._queue_mail(

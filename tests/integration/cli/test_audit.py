@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 
-from usermgmt import SYSTEM, BlockingUserManagement
+import pytest
+
+from usermgmt import SYSTEM, BlockingUserManagement, Settings, VerificationMode
 
 from .conftest import PASSWORD, Cli
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared settings without verification mail: these tests count the events of a change."""
+    return settings.evolve(email_verification=VerificationMode.OFF)
 
 
 def test_list_shows_rows_newest_first_as_a_table(cli: Cli, um: BlockingUserManagement) -> None:

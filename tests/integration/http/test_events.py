@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from tests.integration.http.server import serving
-from usermgmt import Settings, UserManagement
+from usermgmt import Settings, UserManagement, VerificationMode
 from usermgmt.entrypoints.http import create_app
 from usermgmt.events import (
     Delivery,
@@ -24,6 +24,12 @@ from usermgmt.events import (
 )
 
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared settings without verification mail: these tests count the events of a change."""
+    return settings.evolve(email_verification=VerificationMode.OFF)
 
 
 def test_the_running_app_delivers_each_requests_event_to_a_subscriber(

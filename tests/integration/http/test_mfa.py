@@ -23,7 +23,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from tests.integration.http.helpers import PASSWORD, Account, Api, bearer
-from usermgmt import ManualClock, Settings, UserManagement
+from usermgmt import ManualClock, Settings, UserManagement, VerificationMode
 from usermgmt.adapters.mail import InMemoryMailer
 from usermgmt.domain.mail import MailKind, MailMessage
 from usermgmt.entrypoints.http import create_app
@@ -101,9 +101,11 @@ def mfa(empty_database: str, http_settings: Settings) -> Iterator[Mfa]:
     """Yield the application on a manual clock (now), with its dispatcher mailing into memory."""
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     mailer = InMemoryMailer()
-    service = UserManagement.from_url(empty_database, http_settings, clock=clock, mailer=mailer)
-    with TestClient(create_app(service, http_settings)) as client:
-        yield Mfa(client, clock, mailer, Api(client, empty_database, http_settings))
+    # No verification links: the tests here read the second factor's mail alone.
+    settings = http_settings.evolve(email_verification=VerificationMode.OFF)
+    service = UserManagement.from_url(empty_database, settings, clock=clock, mailer=mailer)
+    with TestClient(create_app(service, settings)) as client:
+        yield Mfa(client, clock, mailer, Api(client, empty_database, settings))
 
 
 def _problem(response: httpx.Response, status: int) -> dict[str, Any]:

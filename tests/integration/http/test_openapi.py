@@ -13,7 +13,7 @@ from tests.integration.http.conftest import AppFactory
 PROBLEM = "application/problem+json"
 
 # (method, path): (success status, error statuses, needs a bearer token)
-ROUTES: dict[tuple[str, str], tuple[str, set[str], bool]] = {
+ROUTES: dict[tuple[str, str], tuple[str, set[str], bool | None]] = {
     ("get", "/"): ("200", {"415"}, False),
     ("get", "/health"): ("200", {"415", "503"}, False),
     ("get", "/health/live"): ("200", {"415"}, False),
@@ -51,6 +51,17 @@ ROUTES: dict[tuple[str, str], tuple[str, set[str], bool]] = {
         "204",
         {"400", "413", "415", "422", "429", "503"},
         False,
+    ),
+    ("post", "/api/auth/verify-email"): (
+        "200",
+        {"400", "409", "413", "415", "422", "429", "503"},
+        False,
+    ),
+    # No body: the bearer's own address, so the token is optional (None).
+    ("post", "/api/auth/verify-email/resend"): (
+        "202",
+        {"400", "401", "413", "415", "422", "429", "503"},
+        None,
     ),
     ("get", "/api/users"): ("200", {"401", "403", "415", "422", "503"}, True),
     ("get", "/api/users/{user_id}"): ("200", {"401", "403", "404", "415", "503"}, True),
@@ -187,12 +198,18 @@ def test_each_route_documents_its_success_and_error_responses(
 def test_routes_that_need_a_token_declare_bearer_security(
     document: dict[str, Any], method: str, path: str
 ) -> None:
-    """Authenticated routes name the bearer scheme; public ones need nothing."""
+    """Authenticated routes name the bearer scheme; public ones need nothing.
+
+    A route where the token is optional (``None``) offers both: none, or the bearer.
+    """
     *_, secured = ROUTES[method, path]
 
     security = _operation(document, method, path).get("security")
 
-    assert security == ([{"BearerToken": []}] if secured else None)
+    if secured is None:
+        assert security == [{}, {"BearerToken": []}]
+    else:
+        assert security == ([{"BearerToken": []}] if secured else None)
 
 
 def test_the_bearer_scheme_is_http_bearer_with_jwt(document: dict[str, Any]) -> None:

@@ -251,6 +251,32 @@ def test_the_verify_button_posts_the_token_and_reports_each_answer(site: Site, s
     watched.assert_clean(site.served.url)
 
 
+def test_the_mailed_verification_link_verifies_the_address_on_the_button(site: Site) -> None:
+    """Registration mails a link; opening it changes nothing; the button verifies the address."""
+    site.register("ann@example.org")
+    link = site.link("verify-email")
+
+    page, watched = site.open(link)
+    page.wait_for_timeout(1000)
+    assert watched.api_calls() == []
+    page.get_by_role("button", name="Verify my address").click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "Your address ann@example.org is verified. You can close this page."
+    )
+    tokens = site.post("/api/auth/login", {"email": "ann@example.org", "password": PASSWORD})
+    me = httpx.get(
+        f"{site.served.url}/api/auth/me",
+        headers={"Authorization": f"Bearer {tokens.json()['access_token']}"},
+        timeout=30,
+    )
+    assert me.json()["email_verified"] is True
+    again, _ = site.open(link)
+    again.get_by_role("button", name="Verify my address").click()
+    expect(again.get_by_role("status")).to_contain_text(INVALID_LINK)
+    watched.assert_clean(site.served.url)
+
+
 def test_the_watch_sees_an_inline_script_and_a_foreign_request(site: Site) -> None:
     """What every test above checks can fail: the policy refuses both, and both are seen."""
     page, watched = site.open(f"{site.served.url}/verify-email#token=x")

@@ -33,6 +33,7 @@ EXPECTED = {
     "RefreshTokenReusedError": (401, "invalid-token"),
     "PermissionDeniedError": (403, "forbidden"),
     "WrongPasswordError": (403, "wrong-password"),
+    "EmailNotVerifiedError": (403, "email-not-verified"),
     "NotFoundError": (404, "not-found"),
     "UserNotFoundError": (404, "not-found"),
     "ConflictError": (409, "conflict"),

@@ -17,7 +17,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from tests.integration.http.helpers import OTHER_PASSWORD, PASSWORD, Api, bearer
-from usermgmt import Settings, UserManagement
+from usermgmt import Settings, UserManagement, VerificationMode
 from usermgmt.adapters.mail import InMemoryMailer
 from usermgmt.domain.mail import MailKind, MailMessage
 from usermgmt.entrypoints.http import create_app
@@ -72,7 +72,10 @@ def _token(message: MailMessage) -> str:
 @pytest.fixture
 def recovery(empty_database: str, http_settings: Settings) -> Iterator[Recovery]:
     """Yield the application with its dispatcher running, mailing into memory."""
-    settings = http_settings.evolve(app_url="https://id.example.org")
+    # No verification links: each test here counts the mail of recovery alone.
+    settings = http_settings.evolve(
+        app_url="https://id.example.org", email_verification=VerificationMode.OFF
+    )
     mailer = InMemoryMailer()
     service = UserManagement.from_url(empty_database, settings, mailer=mailer)
     with TestClient(create_app(service, settings)) as client:

@@ -69,12 +69,13 @@ def test_the_address_is_shown_as_registered_lowercased(api: Api) -> None:
 
 
 def test_changing_ones_email_to_another_spelling_of_a_taken_one_is_409(api: Api) -> None:
-    """An update cannot take over another account by spelling its address differently."""
+    """An admin's update cannot move a user onto another account by respelling its address."""
+    admin = api.admin()
     api.register("οδυσσεασ@example.gr")
     ann = api.account("ann@example.org")
 
     response = api.client.patch(
-        f"/api/users/{ann.id}", json={"email": "ΟΔΥΣΣΕΑΣ@example.gr"}, headers=ann.headers
+        f"/api/users/{ann.id}", json={"email": "ΟΔΥΣΣΕΑΣ@example.gr"}, headers=admin.headers
     )
 
     assert assert_problem(response, 409)["type"] == "/problems/email-taken"

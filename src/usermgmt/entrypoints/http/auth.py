@@ -23,11 +23,13 @@ from usermgmt.entrypoints.http.schemas import (
     LogoutRequest,
     MfaChallengeResponse,
     RefreshRequest,
+    ResendVerificationRequest,
     ResetPasswordRequest,
     TokenPairResponse,
     UserResponse,
+    VerifyEmailRequest,
 )
-from usermgmt.entrypoints.http.security import PRINCIPAL, SECURED
+from usermgmt.entrypoints.http.security import BEARER, PRINCIPAL, SECURED, provide_principal
 
 _NO_STORE = CacheControlHeader(no_store=True)  # RFC 6749 §5.1: token responses are not cached
 
@@ -182,6 +184,74 @@ class AuthController(Controller):
         notice goes to the account's address.
         """
         await service.reset_password(data.token, data.password)
+
+    @post(
+        "/verify-email",
+        operation_id="verifyEmail",
+        summary="Verify an address with a mailed link",
+        status_code=200,
+        opt=RATE_LIMITED,
+        responses=errors(
+            400,
+            409,
+            413,
+            422,
+            429,
+            503,
+            s409="An email change's new address was taken by a live user meanwhile; the link "
+            "stays unspent.",
+            s422="The token is unknown, spent, expired or voided (one answer for all, on the "
+            "`token` field).",
+        ),
+    )
+    async def verify_email(
+        self, data: JSONBody[VerifyEmailRequest], service: NamedDependency[UserManagement]
+    ) -> UserResponse:
+        """Spend a verification link's token; the user, now verified, is returned.
+
+        A link mailed for a change of one's own address applies the change:
+        the user is returned on the new address, verified. Opening the link's
+        page (`GET /verify-email`) spends nothing; its button sends this.
+        """
+        return UserResponse.from_domain(await service.verify_email(data.token))
+
+    @post(
+        "/verify-email/resend",
+        operation_id="resendVerification",
+        summary="Ask for a new verification link",
+        status_code=202,
+        security=[{}, {BEARER: []}],
+        opt=RATE_LIMITED,
+        responses=errors(
+            400,
+            401,
+            413,
+            422,
+            429,
+            503,
+            s401="No body and no valid bearer token: there is no address to send to.",
+            s503="Mail is disabled (`mail-disabled`), or the database is unavailable.",
+        ),
+    )
+    async def resend_verification(
+        self,
+        request: Request[Any, Any, Any],
+        service: NamedDependency[UserManagement],
+        data: JSONBody[ResendVerificationRequest | None] = None,
+    ) -> AcceptedResponse:
+        """Mail a new verification link, if the address has a live account not verified yet.
+
+        `{"email"}` names the address; with no body, the bearer token's user
+        asks for their own. The answer is the same, in the same time, for
+        every address, verified, unverified or unknown, and whether or not a
+        mail is sent: at most one a minute and five an hour per account.
+        """
+        if data is None:
+            principal = await provide_principal(request, service)
+            await service.resend_verification(actor=principal)
+        else:
+            await service.resend_verification(data.email)
+        return AcceptedResponse()
 
     @get(
         "/me",

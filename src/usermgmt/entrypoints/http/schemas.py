@@ -132,6 +132,18 @@ class ResetPasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
     password: NewPasswordField
 
 
+class VerifyEmailRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A verification or email-change link's token."""
+
+    token: OneTimeTokenField
+
+
+class ResendVerificationRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The address to send a new verification link to, if it has an account that waits for one."""
+
+    email: EmailField
+
+
 class AcceptedResponse(msgspec.Struct):
     """The request was taken; whatever it leads to happens in the background."""
 
@@ -141,9 +153,13 @@ class AcceptedResponse(msgspec.Struct):
 class UserUpdateRequest(msgspec.Struct, forbid_unknown_fields=True):
     """A partial update: absent (or null) fields stay as they are.
 
-    A new ``password`` of one's own requires ``current_password`` (422
-    without it, 403 when wrong) and ends every other session of the user.
-    ``role`` and ``is_active`` may be changed by admins only (403).
+    A new ``password`` or ``email`` of one's own requires ``current_password``
+    (422 without it, 403 when wrong); a new password ends every other session
+    of the user. Unless verification is off, a new address of one's own waits
+    as ``pending_email`` until the link mailed to it is spent at
+    ``/api/auth/verify-email``; an admin's change of another user's address
+    applies at once, unverified. ``role``, ``is_active`` and
+    ``email_verified`` may be changed by admins only (403).
     """
 
     name: NameField | None = None
@@ -152,6 +168,7 @@ class UserUpdateRequest(msgspec.Struct, forbid_unknown_fields=True):
     current_password: CurrentPasswordField | None = None
     role: Role | None = None
     is_active: bool | None = None
+    email_verified: bool | None = None
 
 
 # --- responses ----------------------------------------------------------------------------

@@ -46,10 +46,14 @@ _UPDATE_ERRORS: Final = errors(
     413,
     422,
     503,
-    s403="Not your own account and not an admin; `role` or `is_active` without being an admin; "
-    "or a wrong `current_password`.",
-    s409="The email belongs to another user, or the change would leave no active admin.",
-    s422="A refused value, or a new password of one's own without `current_password`.",
+    s403="Not your own account and not an admin; `role`, `is_active` or `email_verified` "
+    "without being an admin; or a wrong `current_password`.",
+    s409="The email belongs to another user (when the change applies at once: a change of "
+    "one's own address that waits for its link answers alike either way), or the change "
+    "would leave no active admin.",
+    s422="A refused value, or a new password or email of one's own without `current_password`.",
+    s503="Mail is disabled (`mail-disabled`) and a change of one's own address would wait for "
+    "a link, or the database is unavailable.",
 )
 
 UserIdParameter = Annotated[UUID, Parameter(description="The user's id.")]
@@ -262,5 +266,6 @@ async def _update(
         current_password=data.current_password,
         role=data.role,
         is_active=data.is_active,
+        email_verified=data.email_verified,
     )
     return UserResponse.from_domain(user)
