@@ -10,9 +10,13 @@ from usermgmt import (
     InvalidCredentialsError,
     InvalidTokenError,
     Role,
+    Settings,
     User,
+    UserManagement,
     UserNotFoundError,
 )
+from usermgmt.adapters.mail import InMemoryMailer
+from usermgmt.domain.mail import MailKind
 
 from .conftest import PASSWORD, Cli
 
@@ -302,3 +306,72 @@ def test_restore_of_an_unknown_user_exits_1(cli: Cli) -> None:
 
     assert result.exit_code == 1
     assert result.stderr == "Error: No user nobody@example.org.\n"
+
+
+# --- verification and reset links ------------------------------------------------------------
+
+
+def test_update_verified_marks_the_address_and_a_new_email_is_unverified(
+    cli: Cli, um: BlockingUserManagement, ann: User
+) -> None:
+    """--verified counts the address as proven; --email alone applies at once, unverified."""
+    marked = cli("users", "update", "ann@example.org", "--verified")
+    assert marked.exit_code == 0, marked.output
+    assert um.find_user(str(ann.id), actor=SYSTEM).email_verified is True
+    assert "verified yes" in " ".join(marked.stdout.split())
+
+    moved = cli("users", "update", "ann@example.org", "--email", "ann@new.example.org")
+
+    assert moved.exit_code == 0, moved.output
+    now = um.find_user(str(ann.id), actor=SYSTEM)
+    assert (now.email.value, now.email_verified, now.pending_email) == (
+        "ann@new.example.org",
+        False,
+        None,
+    )
+    both = cli("users", "update", str(ann.id), "--email", "ann@third.example.org", "--verified")
+    assert both.exit_code == 0, both.output
+    assert um.find_user(str(ann.id), actor=SYSTEM).email_verified is True
+
+
+@pytest.mark.usefixtures("ann")
+def test_send_reset_queues_a_link_the_operator_never_sees(
+    cli: Cli, empty_database: str, settings: Settings
+) -> None:
+    """The command says it was queued; the running service mails the link to the user alone."""
+    result = cli("users", "send-reset", "ANN@example.org")
+
+    assert result.exit_code == 0, result.output
+    assert "ann@example.org" in result.stdout
+    mailer = InMemoryMailer()
+    with UserManagement.from_url(empty_database, settings, mailer=mailer).blocking() as service:
+        service.dispatch_events()  # what the running service does in the background
+        service.dispatch_events()  # the reset request, then the mail it queued
+    (reset,) = [m for m in mailer.sent if m.kind is MailKind.RESET_PASSWORD]
+    token = reset.text.split("#token=")[1].split()[0]
+    assert reset.to.address == "ann@example.org"
+    assert token not in result.output
+
+
+def test_send_reset_refuses_an_unknown_or_deactivated_user(
+    cli: Cli, um: BlockingUserManagement, ann: User
+) -> None:
+    """Exit 1 with one line: nobody to mail, or an account that may not sign in."""
+    um.update_user(ann.id, actor=SYSTEM, is_active=False)
+
+    unknown = cli("users", "send-reset", "nobody@example.org")
+    idle = cli("users", "send-reset", "ann@example.org")
+
+    assert (unknown.exit_code, idle.exit_code) == (1, 1)
+    assert "deactivated" in idle.stderr
+    assert um.pending_mail() == 1  # the registration's verification mail alone
+
+
+@pytest.mark.usefixtures("ann")
+def test_send_reset_with_mail_disabled_says_so(cli_env: dict[str, str | None]) -> None:
+    """USERMGMT_MAIL_URL=disabled: exit 1, the one line says no mail is sent."""
+    disabled = Cli({**cli_env, "USERMGMT_MAIL_URL": "disabled"})
+    result = disabled("users", "send-reset", "ann@example.org")
+
+    assert result.exit_code == 1
+    assert "sends no mail" in result.stderr

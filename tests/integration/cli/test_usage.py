@@ -16,6 +16,7 @@ COMMANDS = [
     ["users", "show"],
     ["users", "update"],
     ["users", "set-password"],
+    ["users", "send-reset"],
     ["users", "delete"],
     ["users", "restore"],
     ["sessions", "list"],

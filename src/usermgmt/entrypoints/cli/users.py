@@ -208,24 +208,70 @@ def update(
             help="Allow or refuse sign-in; deactivating ends every session at once.",
         ),
     ] = None,
+    verified: Annotated[
+        bool | None,
+        typer.Option(
+            "--verified/--unverified",
+            show_default=False,
+            help="Count the email address as verified (or not), as a spent link would.",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Change a user's name, email, role or active state; give at least one.
+    """Change a user's name, email, role, active state or verification; give at least one.
 
-    The last active administrator cannot be demoted or deactivated.
+    A new --email applies at once and is unverified (add --verified when you
+    know the address is theirs). The last active administrator cannot be
+    demoted or deactivated.
 
     Example:
         usermgmt users update ann@example.org --role admin
         usermgmt users update ann@example.org --inactive
+        usermgmt users update ann@example.org --verified
     """
-    if name is None and email is None and role is None and active is None:
-        ctx.fail("nothing to change: give --name, --email, --role or --active/--inactive")
+    if name is None and email is None and role is None and active is None and verified is None:
+        ctx.fail(
+            "nothing to change: give --name, --email, --role, --active/--inactive "
+            "or --verified/--unverified"
+        )
     um = opener(ctx).open(database_url)
     target = _find(um, user)
     updated = um.update_user(
-        target.id, actor=SYSTEM, name=name, email=email, role=role, is_active=active
+        target.id,
+        actor=SYSTEM,
+        name=name,
+        email=email,
+        role=role,
+        is_active=active,
+        email_verified=verified,
     )
     print_user(console(), updated)
+
+
+@app.command("send-reset")
+@handle_errors
+def send_reset(
+    ctx: typer.Context,
+    user: UserRef,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Mail a user a password-reset link, as if they had asked for one.
+
+    The link goes to the user's address only; it is never shown here. The
+    running service sends it (at most one a minute, five an hour, per user).
+
+    Example:
+        usermgmt users send-reset ann@example.org
+    """
+    um = opener(ctx).open(database_url)
+    target = _find(um, user)
+    if not target.can_sign_in:
+        raise fail(f"{target.email} may not sign in (deactivated): no link was queued")
+    um.request_password_reset(target.email.value)
+    typer.echo(
+        f"Queued a password-reset link to {target.email}; the running service mails it, "
+        "unless one went out in the last minute."
+    )
 
 
 @app.command("set-password")
