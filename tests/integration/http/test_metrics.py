@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg import conninfo
 
+from tests.authenticator import VirtualAuthenticator
 from tests.integration.http.conftest import AppFactory
 from tests.integration.http.helpers import PASSWORD, Api
 from tests.integration.http.server import free_port
@@ -128,6 +129,43 @@ def test_sign_in_events_are_counted_by_outcome(
     }
     for (event, outcome), count in expected.items():
         assert value(after, events, event=event, outcome=outcome) == count, (event, outcome)
+
+
+def test_passkey_logins_are_counted_by_outcome(
+    metered: TestClient[Litestar], empty_database: str, http_settings: Settings
+) -> None:
+    """A passkey sign-in lands under ``passkey_login``; a refused one as its failure."""
+    ann = Api(metered, empty_database, http_settings).account("ann@example.org")
+    passkey = VirtualAuthenticator()
+    begun = metered.post(
+        "/api/auth/passkeys/register/options",
+        json={"current_password": PASSWORD},
+        headers={"Authorization": f"Bearer {ann.access_token}"},
+    ).json()
+    added = metered.post(
+        "/api/auth/passkeys/register",
+        json={"ceremony_id": begun["ceremony_id"], "credential": passkey.create(begun["options"])},
+        headers={"Authorization": f"Bearer {ann.access_token}"},
+    )
+    assert added.status_code == 201, added.text
+    _, before = scrape(metered)
+
+    for knobs in ({}, {"user_verified": False}):
+        login = metered.post("/api/auth/passkeys/login/options").json()
+        metered.post(
+            "/api/auth/passkeys/login",
+            json={
+                "ceremony_id": login["ceremony_id"],
+                "credential": passkey.get(login["options"], **knobs),
+            },
+        )
+    _, after = scrape(metered)
+
+    events = "usermgmt_auth_events_total"
+    assert (events, frozenset({("event", "passkey_login"), ("outcome", "success")})) in before
+    for outcome in ("success", "failure"):
+        counted = value(after, events, event="passkey_login", outcome=outcome)
+        assert counted - value(before, events, event="passkey_login", outcome=outcome) == 1
 
 
 def test_password_hashing_is_timed_in_the_hasher(

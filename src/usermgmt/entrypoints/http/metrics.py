@@ -64,6 +64,7 @@ _AUTH_ROUTES: Final = {
     ("POST", "/api/auth/login"): ("login", 200),
     ("POST", "/api/auth/refresh"): ("refresh", 200),
     ("POST", "/api/auth/logout"): ("logout", 204),
+    ("POST", "/api/auth/passkeys/login"): ("passkey_login", 200),
 }
 _OUTCOMES: Final = ("success", "failure")
 _MAIL_OUTCOMES: Final = ("sent", "failed")
@@ -104,7 +105,8 @@ class Metrics:
         )
         self.auth_events = Counter(
             "usermgmt_auth_events",
-            "Registrations, logins, refreshes and logouts, by outcome: success is the "
+            "Registrations, logins (password or passkey), refreshes and logouts, by outcome: "
+            "success is the "
             "route's success status, failure any other answer.",
             ("event", "outcome"),
             registry=registry,
