@@ -2,8 +2,10 @@
 
 One data directory (the embedded PostgreSQL and the development secret live
 there), one running ``usermgmt serve`` on it, then the HTTP API's curl block,
-the administering block at a real terminal (it asks for a password), and the
-embedding example — each as written, but for the port.
+the password recovery block at a terminal (the token is copied from serve's
+log, where the console mailer writes the mail), the administering block at a
+real terminal (it asks for a password), and the embedding example — each as
+written, but for the port.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.http.server import serving
+from tests.integration.http.server import Served, serving
 from tests.terminal import Terminal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +36,17 @@ def _blocks(section: str, language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", body, re.DOTALL)
 
 
+def _reset_token(server: Served, timeout: float = 30) -> str:
+    """Wait for the console mailer to log a reset link; return its token, as a reader copies it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(r"/reset-password#token=([A-Za-z0-9_-]+)", server.log())
+        if found:
+            return found[1]
+        time.sleep(0.1)
+    pytest.fail(f"no reset link in the log:\n{server.log()}")
+
+
 def test_the_readme_blocks_work_in_order_on_one_machine(tmp_path: Path) -> None:
     """Curl block, administering block and embedding example share one embedded database."""
     home = tmp_path / "home"
@@ -45,6 +59,7 @@ def test_the_readme_blocks_work_in_order_on_one_machine(tmp_path: Path) -> None:
     for name in ("USERMGMT_DATABASE_URL", "USERMGMT_JWT_SECRET", "USERMGMT_DATA_DIR"):
         env.pop(name, None)
     (curl,) = _blocks("The HTTP API", "sh")
+    (recovery,) = _blocks("Recovering a password", "sh")
     (administering,) = _blocks("Administering", "sh")
     (embedding,) = _blocks("Embedding the library", "python")
 
@@ -60,6 +75,13 @@ def test_the_readme_blocks_work_in_order_on_one_machine(tmp_path: Path) -> None:
         assert api.returncode == 0, api.stdout + api.stderr
         assert "/problems/" not in api.stdout, api.stdout
         assert api.stdout.splitlines()[-1] == "204"
+
+        recover = recovery.replace("localhost:8000", server.url)
+        terminal = Terminal(["/bin/bash", "-euo", "pipefail", "-c", recover], env)
+        terminal.expect("Token from the mail: ")
+        terminal.type(_reset_token(server))
+        assert terminal.finish() == 0, terminal.screen
+        assert terminal.screen.split()[-2:] == ["204", "200"], terminal.screen
 
         script = administering.replace("source .venv/bin/activate", ":")
         terminal = Terminal(["/bin/bash", "-euo", "pipefail", "-c", script], env)
