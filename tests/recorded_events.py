@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.authenticator import VirtualAuthenticator
 from usermgmt import (
     SYSTEM,
     EmailTakenError,
@@ -27,6 +28,7 @@ from usermgmt import (
     VerificationMode,
 )
 from usermgmt.domain.context import request_context
+from usermgmt.domain.mail import MailKind
 from usermgmt.events import (
     NO_CONTEXT,
     Delivery,
@@ -35,6 +37,9 @@ from usermgmt.events import (
     LoggedOut,
     LoginFailed,
     LoginFailureReason,
+    MailRequested,
+    PasskeyAdded,
+    PasskeyRemoved,
     PasswordChanged,
     RefreshTokenReused,
     RequestContext,
@@ -402,3 +407,33 @@ class RecordedEventsContract:
         await um.list_users(actor=SYSTEM)
 
         assert await events.new() == []
+
+    async def test_a_passkeys_life_is_recorded(
+        self, um: UserManagement, events: Events, clock: ManualClock
+    ) -> None:
+        """Added (with its notice), a sign-in by ``hwk``, a refused one, removed."""
+        await um.register_user("ann@example.org", PASSWORD)
+        ann = await self.sign_in(um, "ann@example.org")
+        passkey = VirtualAuthenticator()
+        begun = await um.begin_passkey_registration(ann, PASSWORD)
+        credential = dict(passkey.create(dict(begun.options)))
+        await events.new()
+
+        added = await um.finish_passkey_registration(ann, begun.ceremony_id, credential, "Key")
+        login = await um.begin_passkey_login()
+        tokens = await um.passkey_login(login.ceremony_id, dict(passkey.get(dict(login.options))))
+        with pytest.raises(InvalidCredentialsError):
+            await um.passkey_login(login.ceremony_id, dict(passkey.get(dict(login.options))))
+        await um.remove_passkey(ann, added.id, PASSWORD)
+
+        now = clock.now()
+        session = (await um.validate_access_token(tokens.access_token)).session_id
+        recorded = await events.new()
+        assert [e for e in recorded if not isinstance(e, MailRequested)] == [
+            PasskeyAdded(at=now, user_id=ann.user.id, passkey_id=added.id, name="Key"),
+            LoggedIn(at=now, user_id=ann.user.id, session_id=session, amr=("hwk",)),
+            LoginFailed(at=now, reason=LoginFailureReason.CEREMONY_INVALID, user_id=None),
+            PasskeyRemoved(at=now, user_id=ann.user.id, actor_id=ann.user.id, passkey_id=added.id),
+        ]
+        (notice,) = [e for e in recorded if isinstance(e, MailRequested)]
+        assert notice.kind is MailKind.PASSKEY_ADDED
