@@ -361,3 +361,29 @@ def test_one_code_sent_twice_at_once_signs_in_once(mfa: Mfa) -> None:
         answers = list(pool.map(lambda _: mfa.verify(token, code=code).status_code, range(4)))
 
     assert sorted(answers) == [200, 401, 401, 401]
+
+
+def test_each_step_leaves_its_audit_row(mfa: Mfa) -> None:
+    """Enabling, a failure with its reason, a recovery code, a new set, a reset: all logged."""
+    ann = mfa.api.account(EMAIL)
+    _, codes = mfa.enable(ann)
+    mfa.verify(mfa.challenge(), code="000000")
+    tokens = mfa.verify(mfa.challenge(), recovery_code=codes[0]).json()
+    me = Account(ann.id, EMAIL, tokens["access_token"], tokens["refresh_token"])
+    mfa.post("/api/auth/mfa/recovery-codes", {"current_password": PASSWORD}, me)
+    admin = mfa.api.admin()
+    assert mfa.client.delete(f"/api/users/{ann.id}/mfa", headers=admin.headers).is_success
+
+    rows = mfa.client.get(
+        "/api/audit", params={"user_id": ann.id, "per_page": 100}, headers=admin.headers
+    ).json()["items"]
+    seen = {(row["type"], row["outcome"]): row for row in rows}
+    assert seen["mfa_enabled", "success"]["actor_id"] == ann.id
+    assert seen["mfa_failed", "failure"]["details"] == {"reason": "wrong_code"}
+    assert seen["recovery_code_used", "success"]["details"] == {"remaining": 9}
+    assert ("recovery_codes_regenerated", "success") in seen
+    reset = seen["mfa_reset", "success"]
+    assert (reset["actor_id"], reset["details"]) == (
+        admin.id,
+        {"sessions_ended": 2},
+    )  # the enabling one and the last
