@@ -7,11 +7,17 @@ refresh tokens good exactly once (reuse kills the session), no token of an
 ended session validates, deleted and deactivated users cannot sign in, and
 page and cursor walks each visit every live user exactly once. Users turn
 TOTP on and off: once it is on, no login starts a session without a code,
-and a TOTP code or a recovery code works at most once.
+and a TOTP code or a recovery code works at most once. Registration mails a
+verification link and users ask to change their address: a link works at
+most once, only for the address it was mailed for, never after a password
+change, a deactivation or a newer request of its kind, and a confirmed
+change never takes a live user's address; ``email_verified`` and
+``pending_email`` always say what the model says.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import timedelta
@@ -26,9 +32,11 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invaria
 from usermgmt import (
     SYSTEM,
     BlockingUserManagement,
+    Email,
     EmailTakenError,
     InvalidCredentialsError,
     InvalidMfaCodeError,
+    InvalidOneTimeTokenError,
     InvalidTokenError,
     ManualClock,
     MfaChallenge,
@@ -38,6 +46,8 @@ from usermgmt import (
     UserId,
     UserManagement,
 )
+from usermgmt.adapters.mail import InMemoryMailer
+from usermgmt.domain.mail import MailKind
 
 NAMES = ["ann", "bob", "cid"]
 PASSWORDS = ["correct horse battery", "purple elephant sunrise"]
@@ -56,6 +66,21 @@ class ModelUser:
     last_code: str | None = None
     recovery_codes: list[str] = attrs.Factory(list)
     used_codes: list[str] = attrs.Factory(list)
+    verified: bool = False
+    pending: str | None = None
+    verify_link: tuple[str, str] | None = None
+    """The latest verification token and the address it was mailed to."""
+    change_link: tuple[str, str] | None = None
+    """The latest email-change token and its new address (None: none was mailed)."""
+    void_links: list[str] = attrs.Factory(list)
+    """Tokens that must be refused: spent, replaced, or voided."""
+
+    def void(self) -> None:
+        """A password change or a shut-out voids every link of the user."""
+        for link in (self.verify_link, self.change_link):
+            if link is not None:
+                self.void_links.append(link[0])
+        self.verify_link = self.change_link = None
 
     @property
     def can_sign_in(self) -> bool:
@@ -92,8 +117,9 @@ class SessionLifecycle(RuleBasedStateMachine):
             access_token_ttl=86_400,  # the clock moves 30 s per TOTP code
         )
         self.clock = ManualClock()
+        self.mailer = InMemoryMailer()
         self.um: BlockingUserManagement = self._stack.enter_context(
-            UserManagement.in_memory(cheap, clock=self.clock).blocking()
+            UserManagement.in_memory(cheap, clock=self.clock, mailer=self.mailer).blocking()
         )
         self.users: list[ModelUser] = []
         self.all_sessions: list[ModelSession] = []
@@ -106,6 +132,18 @@ class SessionLifecycle(RuleBasedStateMachine):
 
     def _user(self, index: int) -> ModelUser | None:
         return self.users[index % len(self.users)] if self.users else None
+
+    def _mailed(self, kind: MailKind, to: str) -> str | None:
+        """Deliver what is queued; return the token of the newest *kind* mail to *to*, if any."""
+        self.um.dispatch_events()
+        for message in reversed(self.mailer.sent):
+            if message.kind is kind and message.to.address == to:
+                found = re.search(r"#token=([\w-]+)", message.text)
+                assert found is not None
+                self.mailer.sent.clear()
+                return found[1]
+        self.mailer.sent.clear()
+        return None
 
     def _end_sessions(self, user: ModelUser, keep: ModelSession | None = None) -> None:
         for session in self.all_sessions:
@@ -123,6 +161,9 @@ class SessionLifecycle(RuleBasedStateMachine):
             return
         assert not taken
         self.users.append(ModelUser(id=user.id, email=email, password=PASSWORDS[0]))
+        token = self._mailed(MailKind.VERIFY_EMAIL, email)
+        assert token is not None
+        self.users[-1].verify_link = (token, email)
         if totp:  # signs in once and turns TOTP on with that session
             tokens = self.um.authenticate(email, PASSWORDS[0])
             assert isinstance(tokens, TokenPair)
@@ -247,7 +288,86 @@ class SessionLifecycle(RuleBasedStateMachine):
         new = PASSWORDS[1] if session.user.password == PASSWORDS[0] else PASSWORDS[0]
         self.um.change_password(me.user.id, new, actor=me, current_password=session.user.password)
         session.user.password = new
+        session.user.void()
         self._end_sessions(session.user, keep=session)
+
+    @rule(index=st.integers(0, 20), stale=st.booleans())
+    def verify(self, index: int, stale: bool) -> None:
+        """Spend the user's verification link (or one that must be refused)."""
+        user = self._user(index)
+        if user is None:
+            return
+        if stale or user.verify_link is None:
+            if user.void_links:
+                with pytest.raises(InvalidOneTimeTokenError):
+                    self.um.verify_email(user.void_links[-1])
+            return
+        token, address = user.verify_link
+        if not user.can_sign_in or address != user.email:
+            with pytest.raises(InvalidOneTimeTokenError):
+                self.um.verify_email(token)
+            return
+        verified = self.um.verify_email(token)
+        assert (verified.id, verified.email_verified) == (user.id, True)
+        user.verified = True
+        user.verify_link = None
+        user.void_links.append(token)
+
+    @rule(
+        session=sessions,
+        name=st.sampled_from([*NAMES, "dee"]),
+        own=st.booleans(),
+        confirm=st.booleans(),
+    )
+    def request_change(
+        self, session: ModelSession | None, name: str, own: bool, confirm: bool
+    ) -> None:
+        """Ask, with the password, to move to a new or a taken address; maybe confirm at once."""
+        if session is None or not session.alive:
+            return
+        user = session.user
+        new = f"{name}.new@example.org" if own else f"{name}@example.org"  # maybe taken
+        if new == user.email:
+            return
+        me = self.um.validate_access_token(session.access_token)
+        waiting = self.um.update_user(user.id, actor=me, email=new, current_password=user.password)
+        assert waiting.email == Email.parse(user.email)
+        assert waiting.pending_email == Email.parse(new)
+        holder = next((u for u in self._live() if u.email == new), None)
+        token = self._mailed(MailKind.CONFIRM_EMAIL_CHANGE, new)
+        assert (token is None) == (holder is not None)  # a taken address gets no link
+        if user.change_link is not None:
+            user.void_links.append(user.change_link[0])
+        user.change_link = (token, new) if token is not None else None
+        user.pending = new
+        if confirm:
+            self._confirm(user)
+
+    @rule(index=st.integers(0, 20))
+    def confirm_change(self, index: int) -> None:
+        """Spend a user's email-change link later, after whatever happened meanwhile."""
+        user = self._user(index)
+        if user is not None:
+            self._confirm(user)
+
+    def _confirm(self, user: ModelUser) -> None:
+        """Spend *user*'s email-change link: it moves them, unless the address was taken."""
+        if user.change_link is None:
+            return
+        token, new = user.change_link
+        if not user.can_sign_in:
+            with pytest.raises(InvalidOneTimeTokenError):
+                self.um.verify_email(token)
+            return
+        if any(u.email == new for u in self._live() if u is not user):
+            with pytest.raises(EmailTakenError):
+                self.um.verify_email(token)
+            return
+        moved = self.um.verify_email(token)
+        assert (moved.email.value, moved.email_verified, moved.pending_email) == (new, True, None)
+        user.email, user.verified, user.pending = new, True, None
+        user.change_link = None
+        user.void_links.append(token)
 
     @rule(index=st.integers(0, 20), active=st.booleans())
     def set_active(self, index: int, active: bool) -> None:
@@ -257,6 +377,7 @@ class SessionLifecycle(RuleBasedStateMachine):
         self.um.update_user(user.id, actor=SYSTEM, is_active=active)
         if user.active and not active:
             self._end_sessions(user)
+            user.void()
         user.active = active
 
     @rule(index=st.integers(0, 20))
@@ -267,6 +388,7 @@ class SessionLifecycle(RuleBasedStateMachine):
         self.um.delete_user(user.id, actor=SYSTEM)
         user.deleted = True
         self._end_sessions(user)
+        user.void()
 
     @rule(index=st.integers(0, 20))
     def restore(self, index: int) -> None:
@@ -299,6 +421,14 @@ class SessionLifecycle(RuleBasedStateMachine):
         for user in self._live():
             me = self.um.get_user(user.id, actor=SYSTEM)
             assert me.mfa_enabled == (user.totp_secret is not None)
+
+    @invariant()
+    def verification_and_pending_address_are_the_models(self) -> None:
+        for user in self._live():
+            me = self.um.get_user(user.id, actor=SYSTEM)
+            assert me.email == Email.parse(user.email)
+            assert me.email_verified == user.verified
+            assert me.pending_email == (None if user.pending is None else Email.parse(user.pending))
 
     @invariant()
     def live_emails_are_unique(self) -> None:
