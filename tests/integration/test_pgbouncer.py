@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from tests import pgbouncer
-from usermgmt import SYSTEM, InvalidTokenError, Settings, UserManagement, VerificationMode
+from usermgmt import SYSTEM, InvalidTokenError, Settings, UserManagement
 from usermgmt.adapters.postgres import Migrator, PostgresDatabase
 from usermgmt.adapters.postgres.migrate import bundled_migrations
 
@@ -95,8 +95,7 @@ async def test_the_audit_purge_flag_stays_in_its_transaction_through_the_pooler(
 ) -> None:
     """Purges and appends interleave on two server connections; no other delete gets through."""
     await Migrator(pooled).migrate()
-    quiet = settings.evolve(email_verification=VerificationMode.OFF)  # no mail_queued rows
-    async with UserManagement.from_url(pooled, quiet) as um:
+    async with UserManagement.from_url(pooled, settings) as um:
         for n in range(4):
             await um.register_user(f"audited{n}@example.com", PASSWORD)
 
