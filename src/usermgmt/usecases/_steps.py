@@ -154,6 +154,30 @@ class StartSession:
         return attrs.evolve(tokens, device_token=secret)
 
 
+async def prove_current_password(
+    uow: UnitOfWork,
+    passwords: PasswordChange,
+    user: User,
+    current_password: str | None,
+    *,
+    action: str,
+) -> None:
+    """Check, before a sensitive change, that the caller knows *user*'s current password.
+
+    The stored password is read on its own (the hash is checked outside any
+    transaction); a missing *current_password* is refused before any read.
+
+    Raises:
+        CurrentPasswordRequiredError: *current_password* is missing.
+        WrongPasswordError: it is wrong.
+    """
+    if current_password is None:
+        await passwords.prove(None, None, action=action)  # raises: nothing to read first
+    async with uow.standalone() as repos:
+        password = await repos.credentials.password(user.id)
+    await passwords.prove(password, current_password, action=action)
+
+
 @attrs.frozen(kw_only=True)
 class PasswordChange:
     """Give a user a new password: proven, hashed, throttle cleared, stored, other sessions ended.

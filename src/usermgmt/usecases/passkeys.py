@@ -19,7 +19,6 @@ import attrs
 from usermgmt.domain.context import current_request
 from usermgmt.domain.credentials import CredentialId
 from usermgmt.domain.errors import (
-    CurrentPasswordRequiredError,
     InvalidCredentialsError,
     LoginThrottledError,
     PasskeyNotFoundError,
@@ -42,28 +41,13 @@ from usermgmt.domain.passkeys import (
 from usermgmt.domain.rules.throttle import LoginAttempt, LoginThrottlePolicy
 from usermgmt.ports import Clock, IdGenerator, LoginAttemptStore, UnitOfWork
 from usermgmt.ports.passkeys import PasskeyVerifier
-from usermgmt.usecases._steps import PasswordChange, StartSession
+from usermgmt.usecases._steps import PasswordChange, StartSession, prove_current_password
 from usermgmt.usecases.mail import QueueMail
 
 log = logging.getLogger("usermgmt.passkeys")
 
-_PASSWORD_NEEDED = "is required to add or remove a passkey"  # noqa: S105 - a message
+_PASSKEY_CHANGE = "add or remove a passkey"
 _CEREMONY_GONE = "is unknown, spent or expired; begin again"
-
-
-@attrs.frozen(kw_only=True)
-class _Proof:
-    """The current password proves the caller is the account's owner (sensitive changes)."""
-
-    _uow: UnitOfWork
-    _passwords: PasswordChange
-
-    async def __call__(self, user: User, current_password: str | None) -> None:
-        if current_password is None:
-            raise CurrentPasswordRequiredError("current_password", _PASSWORD_NEEDED)
-        async with self._uow.standalone() as repos:
-            password = await repos.credentials.password(user.id)
-        await self._passwords.prove(password, current_password)
 
 
 @attrs.frozen(kw_only=True)
@@ -86,7 +70,9 @@ class BeginPasskeyRegistration:
             WrongPasswordError: it is wrong.
         """
         user = actor.user
-        await _Proof(uow=self._uow, passwords=self._passwords)(user, current_password)
+        await prove_current_password(
+            self._uow, self._passwords, user, current_password, action=_PASSKEY_CHANGE
+        )
         ceremony = Ceremony.begin(
             kind=CeremonyKind.REGISTRATION, user_id=user.id, now=self._clock.now()
         )
@@ -202,7 +188,9 @@ class RemovePasskey:
             PasskeyNotFoundError: the caller has no passkey with that id.
         """
         user = actor.user
-        await _Proof(uow=self._uow, passwords=self._passwords)(user, current_password)
+        await prove_current_password(
+            self._uow, self._passwords, user, current_password, action=_PASSKEY_CHANGE
+        )
         now = self._clock.now()
         async with self._uow() as tx:
             if not await tx.credentials.remove_passkey(user.id, passkey_id):

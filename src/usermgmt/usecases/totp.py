@@ -40,7 +40,12 @@ from usermgmt.domain.rules.mfa import (
     new_totp_secret,
 )
 from usermgmt.ports import Clock, IdGenerator, Repositories, UnitOfWork
-from usermgmt.usecases._steps import PasswordChange, actor_id, change_user
+from usermgmt.usecases._steps import (
+    PasswordChange,
+    actor_id,
+    change_user,
+    prove_current_password,
+)
 from usermgmt.usecases.mail import QueueMail
 
 
@@ -113,9 +118,9 @@ class StartTotp:
             TotpAlreadyEnabledError: TOTP is on already.
         """
         user = principal.user
-        async with self._uow.standalone() as repos:
-            password = await repos.credentials.password(user.id)
-        await self._passwords.prove(password, current_password, action="set up TOTP")
+        await prove_current_password(
+            self._uow, self._passwords, user, current_password, action="set up TOTP"
+        )
         secret = new_totp_secret()
         now = self._clock.now()
         key = TotpCredential.enrol(
@@ -213,9 +218,9 @@ class DisableTotp:
             InvalidTotpCodeError: *code* is neither a TOTP code now nor an unused recovery code.
         """
         user = principal.user
-        async with self._uow.standalone() as repos:
-            password = await repos.credentials.password(user.id)
-        await self._passwords.prove(password, current_password, action="remove TOTP")
+        await prove_current_password(
+            self._uow, self._passwords, user, current_password, action="remove TOTP"
+        )
         now = self._clock.now()
         async with self._uow() as tx:
             key = await tx.credentials.totp(user.id, for_update=True)
@@ -251,9 +256,9 @@ class RegenerateRecoveryCodes:
             MfaNotEnabledError: TOTP is not on.
         """
         user = principal.user
-        async with self._uow.standalone() as repos:
-            password = await repos.credentials.password(user.id)
-        await self._passwords.prove(password, current_password, action="make new recovery codes")
+        await prove_current_password(
+            self._uow, self._passwords, user, current_password, action="make new recovery codes"
+        )
         now = self._clock.now()
         async with self._uow() as tx:
             key = await tx.credentials.totp(user.id, for_update=True)
