@@ -135,7 +135,7 @@ def _pydantic_left_unloaded() -> Iterator[None]:
     """Keep Litestar from loading its pydantic plugins, unless pydantic is in use already.
 
     Litestar adds its pydantic plugins whenever pydantic can be imported, and
-    pydantic is installed beside us (the CLI's typer requires it), but no
+    pydantic is often installed beside us (typer 0.28+ requires it), but no
     schema of ours is a pydantic model: the plugins would cost each worker
     about 10 MiB of memory and serve nothing. While the application is built
     (its OpenAPI document too), importing pydantic fails, so Litestar goes
