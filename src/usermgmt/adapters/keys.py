@@ -9,9 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from usermgmt.adapters.tokens import thumbprint
 
 log = logging.getLogger("usermgmt")
@@ -54,6 +51,12 @@ def write_signing_key(path: Path) -> str:
         FileExistsError: something already exists at *path*.
         OSError: the file cannot be written (the partial file is removed).
     """
+    # cryptography loads here, not with the module: a server with HS256 secrets goes without it.
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - see above
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415 - likewise
+        Ed25519PrivateKey,
+    )
+
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM,

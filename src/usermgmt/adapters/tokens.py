@@ -8,17 +8,21 @@ import hmac
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from uuid import UUID
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from usermgmt.adapters.clock import SystemClock
 from usermgmt.domain.errors import InvalidTokenError
 from usermgmt.domain.model import PASSWORD_AMR, AccessClaims, Role, SessionId, TokenId, UserId
 from usermgmt.ports import Clock
+
+if TYPE_CHECKING:  # cryptography loads only with Ed25519 keys: HS256 goes without it
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 TOKEN_TYPE: Final = "at+jwt"  # noqa: S105 - a media type  # RFC 9068: tells an access token from any other JWT
 _REQUIRED: Final = ["iss", "aud", "sub", "sid", "jti", "iat", "exp", "role"]
@@ -52,6 +56,8 @@ def _b64url(raw: bytes) -> str:
 
 
 def _raw_public(key: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - see the imports
+
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -78,6 +84,11 @@ def load_private_key(private_key_pem: bytes) -> Ed25519PrivateKey:
         ValueError: the PEM does not hold an unencrypted Ed25519 private key.
         TypeError: the key is encrypted (cryptography's way of asking for a passphrase).
     """
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - see the imports
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: PLC0415 - likewise
+        Ed25519PrivateKey,
+    )
+
     key = serialization.load_pem_private_key(private_key_pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         msg = "the private key is not an Ed25519 key"
@@ -220,7 +231,7 @@ class JwtTokenCodec:
                 "use": "sig",
             }
             for kid, public in self._verifying_keys.items()
-            if isinstance(public, Ed25519PublicKey)
+            if not isinstance(public, bytes)  # an EdDSA codec holds public keys only
         ]
         return {"keys": keys}
 

@@ -292,6 +292,63 @@ def test_serve_runs_several_workers_that_share_flags_and_rate_limit(
     assert "Traceback" not in log
 
 
+def _imported(log: str, name: str) -> int:
+    """Return how many processes imported module *name*, by ``-X importtime``'s lines in *log*."""
+    return len(re.findall(rf"^import time: +\d+ \| +\d+ \| +{re.escape(name)}$", log, re.MULTILINE))
+
+
+@pytest.mark.slow
+def test_workers_load_neither_the_cli_nor_cryptography(empty_database: str, tmp_path: Path) -> None:
+    """The real ``usermgmt`` script with two workers and an HS256 secret.
+
+    The workers spawned by uvicorn import the application, not the CLI's
+    script (typer, click and every command), and PyJWT goes without
+    cryptography; tokens are signed and checked all the same.
+    """
+    script = Path(sys.executable).with_name("usermgmt")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPROFILEIMPORTTIME": "1",  # each process lists its imports on stderr
+        "USERMGMT_JWT_SECRET": TEST_SECRET,
+        "USERMGMT_DATA_DIR": str(tmp_path),
+        "USERMGMT_MAIL_URL": "disabled",
+    }
+    command = [str(script), "serve", "--port", str(port), "--workers", "2"]
+    command += ["--database-url", empty_database]
+    stderr = tmp_path / "stderr.log"  # a file, not a pipe: the import lists would fill a pipe
+    with stderr.open("w") as sink:
+        server = subprocess.Popen(command, env=env, stderr=sink)  # noqa: S603
+    base = f"http://127.0.0.1:{port}"
+    credentials = {"email": "worker@example.org", "password": "correct horse battery staple"}
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        registered = httpx.post(f"{base}/api/users/register", json=credentials, timeout=10)
+        login = httpx.post(f"{base}/api/auth/login", json=credentials, timeout=10)
+        token = login.json().get("access_token", "none")
+        me = [  # new connections: both workers, most likely, check the token
+            httpx.get(f"{base}/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+            for _ in range(4)
+        ]
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=20)
+    log = stderr.read_text()
+
+    assert (registered.status_code, login.status_code) == (201, 200), login.text
+    assert [response.status_code for response in me] == [200] * 4
+    assert _imported(log, "usermgmt.entrypoints.http.app") == 3  # serve itself and two workers
+    assert _imported(log, "typer") == 1  # serve itself only
+    assert _imported(log, "cryptography.hazmat.bindings._rust") == 0
+    assert "Traceback" not in log
+
+
 def test_the_usermgmt_command_runs_serve(database_url: str) -> None:
     """``usermgmt serve`` is the command above, registered in the real CLI."""
     from usermgmt.entrypoints.cli.main import app  # noqa: PLC0415 - the real root command

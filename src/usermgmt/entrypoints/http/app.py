@@ -11,10 +11,9 @@ usermgmt.entrypoints.http.app:create_app_from_env``.
 from __future__ import annotations
 
 import logging
-import sys
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
-from typing import Final, cast
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Final
 
 import anyio
 from litestar import Litestar
@@ -24,6 +23,7 @@ from litestar.stores.base import Store
 from litestar.types import ControllerRouterHandler
 
 from usermgmt import Settings, UserManagement, UserMgmtError
+from usermgmt.entrypoints.footprint import left_unloaded, load_token_library
 from usermgmt.entrypoints.http.access_log import REQUEST_ID_HEADER, AccessLog
 from usermgmt.entrypoints.http.allow import AllowedMethods
 from usermgmt.entrypoints.http.audit import AuditController
@@ -98,7 +98,8 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
         metrics = Metrics(service)
         handlers.append(metrics.route())
         lifespans.append(metrics.lifespan())
-    with _pydantic_left_unloaded():
+    # No schema of ours is a pydantic model: Litestar goes without its plugins (see footprint).
+    with left_unloaded("pydantic"):
         app = Litestar(
             route_handlers=handlers,
             dependencies={
@@ -130,30 +131,6 @@ def create_app(service: UserManagement, settings: Settings) -> Litestar:
     return app
 
 
-@contextmanager
-def _pydantic_left_unloaded() -> Iterator[None]:
-    """Keep Litestar from loading its pydantic plugins, unless pydantic is in use already.
-
-    Litestar adds its pydantic plugins whenever pydantic can be imported, and
-    pydantic is often installed beside us (typer 0.28+ requires it), but no
-    schema of ours is a pydantic model: the plugins would cost each worker
-    about 10 MiB of memory and serve nothing. While the application is built
-    (its OpenAPI document too), importing pydantic fails, so Litestar goes
-    without them, as it does where pydantic is not installed. An embedder whose
-    own code has imported pydantic keeps the plugins.
-    """
-    if "pydantic" in sys.modules:
-        yield
-        return
-    modules = cast("dict[str, object]", sys.modules)  # None there means "absent" to imports
-    modules["pydantic"] = None
-    try:
-        yield
-    finally:
-        if "pydantic" in modules and modules["pydantic"] is None:
-            del modules["pydantic"]
-
-
 def create_app_from_env() -> Litestar:
     """Build the application from the ``USERMGMT_*`` environment (uvicorn's ``--factory``).
 
@@ -161,6 +138,7 @@ def create_app_from_env() -> Litestar:
         ConfigurationError: the environment holds an unusable configuration.
     """
     settings = Settings.from_env()
+    load_token_library(settings)  # this process serves these settings alone
     return create_app(UserManagement.from_settings(settings), settings)
 
 
