@@ -34,6 +34,7 @@ EVERY_SETTING: Final = Settings(
     argon2_time_cost=2,
     argon2_memory_cost=19_456,
     argon2_parallelism=2,
+    hash_concurrency=3,
     database_pool_size=20,
     migrate_on_start=False,
     data_dir=Path("/srv/usermgmt"),

@@ -413,6 +413,15 @@ class Settings:
         65_536, _positive, "argon2id memory per hash, in KiB.", metavar="KIB"
     )
     argon2_parallelism: int = setting(4, _positive, "argon2id lanes per hash.", metavar="N")
+    hash_concurrency: int | None = setting(
+        None,
+        _positive,
+        "Password hashes one process computes at once; more wait in a queue of about 2 "
+        "seconds, beyond which logins are refused with 503. Fewer leave more CPU to reads "
+        "while logins pour in, more give logins more of it.",
+        metavar="N",
+        shown_default="one per CPU core",
+    )
     database_pool_size: int = setting(
         10, _positive, "PostgreSQL connections per process.", metavar="N"
     )

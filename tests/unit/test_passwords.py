@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import threading
 import time
@@ -12,7 +13,8 @@ import anyio.lowlevel
 import argon2
 import pytest
 
-from usermgmt import OverloadedError
+from usermgmt import OverloadedError, Settings
+from usermgmt._service.factories import argon2_hasher
 from usermgmt.adapters.passwords import Argon2PasswordHasher
 
 pytestmark = pytest.mark.anyio
@@ -126,6 +128,15 @@ async def test_concurrency_is_bounded_by_the_pool() -> None:
     await hasher.aclose()
 
     assert peak == 2
+
+
+@pytest.mark.parametrize(("configured", "lanes"), [(None, os.cpu_count() or 1), (1, 1), (3, 3)])
+def test_the_hash_concurrency_setting_sets_the_lanes(configured: int | None, lanes: int) -> None:
+    """USERMGMT_HASH_CONCURRENCY, one lane per core where it is not set."""
+    settings = Settings(hash_concurrency=configured)
+
+    assert argon2_hasher(settings).lanes == lanes
+    assert Settings.from_env(settings.to_env()).hash_concurrency == configured
 
 
 class Gated(argon2.PasswordHasher):

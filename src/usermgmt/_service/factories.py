@@ -156,7 +156,8 @@ def argon2_hasher(settings: Settings) -> Argon2PasswordHasher:
             time_cost=settings.argon2_time_cost,
             memory_cost=settings.argon2_memory_cost,
             parallelism=settings.argon2_parallelism,
-        )
+        ),
+        max_concurrency=settings.hash_concurrency,
     )
 
 

@@ -84,6 +84,11 @@ class Argon2PasswordHasher:
             f"${_b64(secrets.token_bytes(self._hasher.hash_len))}"
         )
 
+    @property
+    def lanes(self) -> int:
+        """How many hashes run at once; more wait for a free lane."""
+        return self._lanes
+
     def observe(self, observer: Callable[[float], None]) -> None:
         """Call *observer* with the seconds each hash or verification took, once it is done.
 
