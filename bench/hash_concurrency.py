@@ -9,7 +9,9 @@ once per setting and worker count, runs S4 exactly as ``bench/run.py`` does
 (S1's 64 reading connections beside S2's 16 logging in, for ``--seconds``),
 round after round with the settings interleaved, and prints for each the
 median reads/s, reads p99, logins/s and the logins' share of the hashing bound
-(measured at the start of each round), with the CPU of the server.
+(measured at the start of each round), with the CPU of the server. With
+``--s2`` the logins run alone (S2), to see what a setting costs them when
+nothing else wants the CPU.
 
     bench/.venvs/tools/bin/python bench/hash_concurrency.py
     bench/.venvs/tools/bin/python bench/hash_concurrency.py --workers 1 --values 1,2,3,4
@@ -31,19 +33,23 @@ from systems import USERMGMT
 VARIABLE = "USERMGMT_HASH_CONCURRENCY"
 
 
-def one(workers: int, value: int, seconds: float, tag: str) -> dict[str, Any]:
-    """Run S4 against usermgmt with *workers* workers hashing *value* at once each."""
+def one(workers: int, value: int, seconds: float, tag: str, *, s2: bool) -> dict[str, Any]:
+    """Run S4 (S2 if *s2*) against usermgmt with *workers* workers hashing *value* at once each."""
     os.environ[VARIABLE] = str(value)
     try:
         with serving(USERMGMT, workers, RESULTS / "logs" / f"{tag}.log") as root:
             tokens = sign_in(USERMGMT, TOKEN_USERS)
             reads(USERMGMT, tokens, 3).result()  # warm-up, not recorded
             settle(root)
-            (read, login), cpu = scenario(
-                USERMGMT,
-                root,
-                lambda _: [reads(USERMGMT, tokens, seconds), logins(USERMGMT, seconds, 0)],
-            )
+            if s2:
+                (login,), cpu = scenario(USERMGMT, root, lambda _: [logins(USERMGMT, seconds, 0)])
+                read = {"ok_per_s": 0.0, "p99_us": 0.0}
+            else:
+                (read, login), cpu = scenario(
+                    USERMGMT,
+                    root,
+                    lambda _: [reads(USERMGMT, tokens, seconds), logins(USERMGMT, seconds, 0)],
+                )
     finally:
         del os.environ[VARIABLE]
     return {
@@ -54,6 +60,7 @@ def one(workers: int, value: int, seconds: float, tag: str) -> dict[str, Any]:
         "logins_per_s": login["ok_per_s"],
         "login_errors": login["errors"],
         "server_cores": cpu["server_cores"],
+        "worker_cores": cpu["worker_cores"],
     }
 
 
@@ -63,6 +70,7 @@ def main() -> int:
     parser.add_argument("--values", default="1,2,3,4", help="settings to try (default: 1,2,3,4)")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--s2", action="store_true", help="logins alone (S2), no reads")
     opts = parser.parse_args()
     workers = [int(w) for w in opts.workers.split(",")]
     values = [int(v) for v in opts.values.split(",")]
@@ -77,7 +85,7 @@ def main() -> int:
             for value in values:
                 measure.wait_quiet()
                 tag = f"hashconc-{stamp}-w{count}-c{value}-r{round_no}"
-                result = one(count, value, opts.seconds, tag) | {"round": round_no}
+                result = one(count, value, opts.seconds, tag, s2=opts.s2) | {"round": round_no}
                 runs.append(result)
                 print(f"  {json.dumps(result)}", flush=True)
     out = RESULTS / f"hash-concurrency-{stamp}.json"
