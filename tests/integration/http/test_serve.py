@@ -243,6 +243,18 @@ def test_a_flag_of_a_setting_that_had_none_is_checked_like_its_variable(
     assert started == []
 
 
+def _wait_healthy(base: str, seconds: float = 30) -> bool:
+    """Wait until the server at *base* answers ``/health`` with 200; return whether it did."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            time.sleep(0.2)
+    return False
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -272,13 +284,7 @@ def test_serve_runs_several_workers_that_share_flags_and_rate_limit(
     server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)  # noqa: S603
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        _wait_healthy(base)
         statuses = [
             httpx.post(f"{base}/api/auth/refresh", json={"refresh_token": "x"}).status_code
             for _ in range(4)
@@ -322,13 +328,7 @@ def test_workers_load_neither_the_cli_nor_cryptography(empty_database: str, tmp_
     base = f"http://127.0.0.1:{port}"
     credentials = {"email": "worker@example.org", "password": "correct horse battery staple"}
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        _wait_healthy(base)
         registered = httpx.post(f"{base}/api/users/register", json=credentials, timeout=10)
         login = httpx.post(f"{base}/api/auth/login", json=credentials, timeout=10)
         token = login.json().get("access_token", "none")
@@ -373,13 +373,7 @@ def test_sigterm_stops_serve_and_its_embedded_database(tmp_path: Path, workers: 
     command = [*SERVE, "--port", str(port), "--workers", str(workers)]
     server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)  # noqa: S603
     try:
-        deadline = time.monotonic() + 60
-        healthy = False
-        while not healthy and time.monotonic() < deadline:
-            try:
-                healthy = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-            except httpx.TransportError:
-                time.sleep(0.2)
+        healthy = _wait_healthy(f"http://127.0.0.1:{port}", seconds=60)
         postmaster = tmp_path / "pgdata" / "postmaster.pid"
         running_while_serving = postmaster.exists()
     finally:
