@@ -308,8 +308,9 @@ def test_workers_load_neither_the_cli_nor_cryptography(empty_database: str, tmp_
     """The real ``usermgmt`` script with two workers and an HS256 secret.
 
     The workers spawned by uvicorn import the application, not the CLI's
-    script (typer, click and every command), and PyJWT goes without
-    cryptography; tokens are signed and checked all the same.
+    script (typer, click and every command), nobody loads rich for tables
+    that serve never prints, and PyJWT goes without cryptography; tokens
+    are signed and checked all the same.
     """
     script = Path(sys.executable).with_name("usermgmt")
     port = _free_port()
@@ -345,6 +346,7 @@ def test_workers_load_neither_the_cli_nor_cryptography(empty_database: str, tmp_
     assert [response.status_code for response in me] == [200] * 4
     assert _imported(log, "usermgmt.entrypoints.http.app") == 3  # serve itself and two workers
     assert _imported(log, "typer") == 1  # serve itself only
+    assert _imported(log, "rich") == 0  # it prints no table
     assert _imported(log, "cryptography.hazmat.bindings._rust") == 0
     assert "Traceback" not in log
 

@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Annotated, Final
 from uuid import UUID
 
 import typer
-from rich import box
-from rich.table import Table
 
 from usermgmt import SYSTEM, AuditEntry, UserId
 from usermgmt.entrypoints.cli.context import DatabaseUrl, opener
 from usermgmt.entrypoints.cli.errors import handle_errors
-from usermgmt.entrypoints.cli.render import console, printable, rfc3339, to_json
+from usermgmt.entrypoints.cli.render import console, printable, rfc3339, simple_table, to_json
 
 if TYPE_CHECKING:
     from usermgmt import BlockingUserManagement
@@ -127,7 +125,7 @@ def list_events(
     if json:
         typer.echo("[" + ",\n".join(to_json(entry_json(e)) for e in rows) + "]")
         return
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = simple_table()
     for title in ("AT (UTC)", "TYPE", "OUTCOME", "ACTOR", "USER", "IP", "DETAILS"):
         table.add_column(title, overflow="fold")
     for entry in rows:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import UTC
 
 import typer
-from rich import box
-from rich.table import Table
 
 from usermgmt.entrypoints.cli.context import DatabaseUrl, opener
 from usermgmt.entrypoints.cli.errors import handle_errors
-from usermgmt.entrypoints.cli.render import console
+from usermgmt.entrypoints.cli.render import console, simple_table
 
 app = typer.Typer(no_args_is_help=True, help="Bring the database schema up to date.")
 
@@ -44,7 +42,7 @@ def status(ctx: typer.Context, database_url: DatabaseUrl = None) -> None:
     """
     um = opener(ctx).open(database_url, migrate=False)
     states = um.migration_status()
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = simple_table()
     table.add_column("VERSION")
     table.add_column("NAME")
     table.add_column("APPLIED (UTC)")

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Final
-
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Final
 
 from usermgmt import User
+
+if TYPE_CHECKING:  # rich loads when something is printed: serve, say, never prints a table
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 _PIPE_WIDTH: Final = 160
 """Line width when stdout is not a terminal: wide enough that no column is squeezed."""
@@ -75,17 +75,31 @@ def printable(value: str) -> str:
 
 def console() -> Console:
     """Return a console on stdout; piped output gets wide lines instead of wrapped ones."""
+    from rich.console import Console  # noqa: PLC0415 - see the imports
+
     out = Console(highlight=False, soft_wrap=False)
     if not out.is_terminal:
         out = Console(highlight=False, soft_wrap=False, width=_PIPE_WIDTH)
     return out
 
 
+def simple_table(*, show_header: bool = True) -> Table:
+    """Return an empty table in the CLI's style: a rule under the header, no outer edge."""
+    from rich import box  # noqa: PLC0415 - see the imports
+    from rich.table import Table  # noqa: PLC0415 - likewise
+
+    return Table(box=box.SIMPLE_HEAD, show_header=show_header, show_edge=False, pad_edge=False)
+
+
 def _cell(value: str) -> Text:
+    from rich.text import Text  # noqa: PLC0415 - see the imports
+
     return Text(printable(value))
 
 
 def _when(moment: datetime | None, suffix: str = "") -> Text:
+    from rich.text import Text  # noqa: PLC0415 - see the imports
+
     if moment is None:
         return Text("")
     return Text(moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") + suffix)
@@ -121,14 +135,9 @@ class UserTable:
 
     def print_page(self, users: Iterable[User]) -> None:
         """Print the rows of *users*, under the header if they are the first."""
-        table = Table(
-            box=box.SIMPLE_HEAD,
-            show_header=not self.printed,
-            show_edge=False,
-            pad_edge=False,
-        )
+        page = simple_table(show_header=not self.printed)
         for title, width in self._widths.items():
-            table.add_column(title, width=width, overflow="fold")
+            page.add_column(title, width=width, overflow="fold")
         for user in users:
             row = [
                 _cell(str(user.id)),
@@ -140,14 +149,16 @@ class UserTable:
             ]
             if self._with_deleted:
                 row.append(_when(user.deleted_at))
-            table.add_row(*row)
-        if table.row_count:
-            self._out.print(table)
+            page.add_row(*row)
+        if page.row_count:
+            self._out.print(page)
             self.printed = True
 
 
 def print_user(out: Console, user: User) -> None:
     """Print one user as a two-column card: field, value."""
+    from rich.table import Table  # noqa: PLC0415 - see the imports
+
     card = Table(box=None, show_header=False, pad_edge=False)
     card.add_column("field", style="bold")
     card.add_column("value", overflow="fold")

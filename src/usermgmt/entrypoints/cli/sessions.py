@@ -7,13 +7,11 @@ from typing import Annotated
 from uuid import UUID
 
 import typer
-from rich import box
-from rich.table import Table
 
 from usermgmt import SYSTEM, Session, SessionId, SessionNotFoundError
 from usermgmt.entrypoints.cli.context import DatabaseUrl, opener
 from usermgmt.entrypoints.cli.errors import fail, handle_errors
-from usermgmt.entrypoints.cli.render import console, printable, rfc3339, to_json
+from usermgmt.entrypoints.cli.render import console, printable, rfc3339, simple_table, to_json
 
 app = typer.Typer(no_args_is_help=True, help="List and end users' sessions.")
 
@@ -83,7 +81,7 @@ def list_sessions(
     if not found:
         typer.echo(f"No live sessions of {printable(target.email.value)}.")
         return
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = simple_table()
     for title in ("ID", "CREATED (UTC)", "LAST USED (UTC)", "EXPIRES (UTC)", "IP", "AMR"):
         table.add_column(title, overflow="fold", no_wrap=title != "ID")
     table.add_column("USER AGENT", overflow="fold")
