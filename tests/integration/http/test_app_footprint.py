@@ -65,9 +65,10 @@ _WORKER = textwrap.dedent(
     create_app_from_env()
     built_without = "cryptography" not in sys.modules
     from usermgmt._service.codec import token_codec
+    from usermgmt.adapters.clock import SystemClock
     from usermgmt.settings import Settings
 
-    codec = token_codec(Settings.from_env(), clock=None)
+    codec = token_codec(Settings.from_env(), SystemClock())
     now = datetime.now(UTC).replace(microsecond=0)
     claims = AccessClaims(
         subject=uuid4(), session_id=uuid4(), token_id=uuid4(), role=Role.USER,

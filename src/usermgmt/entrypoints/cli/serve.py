@@ -12,15 +12,12 @@ of them runs with exactly the same settings.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import inspect
 import logging.config
 import os
 import signal
-import sys
-import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import anyio
@@ -28,7 +25,7 @@ import typer
 
 from usermgmt import Settings, UserMgmtError
 from usermgmt.entrypoints.cli.multiproc import metrics_directory
-from usermgmt.entrypoints.footprint import load_token_library
+from usermgmt.entrypoints.footprint import load_token_library, spawned_without_main
 from usermgmt.settings import DECLARED, LogFormat, Setting
 
 if TYPE_CHECKING:
@@ -128,7 +125,7 @@ def serve(**flags: object) -> None:
     )
 
     # Several workers with metrics: a fresh directory shared by their metrics, removed at exit.
-    with metrics_directory(settings, os.environ), _workers_without_the_cli():
+    with metrics_directory(settings, os.environ), spawned_without_main(active=settings.workers > 1):
         uvicorn.run(
             APP_FACTORY,
             factory=True,
@@ -144,25 +141,6 @@ def serve(**flags: object) -> None:
             proxy_headers=False,  # the client is the socket's peer: no forwarded header is believed
         )
     del service  # kept alive until here: it owns the embedded server, if any
-
-
-@contextlib.contextmanager
-def _workers_without_the_cli() -> Iterator[None]:
-    """Keep the workers uvicorn spawns from running this command's script again.
-
-    multiprocessing's spawn method starts each worker by importing the
-    parent's main module again: here the ``usermgmt`` script, which loads
-    typer, click and every command (about 3.5 MiB and 0.2 s per worker), when
-    a worker needs only uvicorn and the application factory. While uvicorn
-    runs, the main module that multiprocessing sees is an empty one, so a
-    worker imports only what its own work needs.
-    """
-    script = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = script
 
 
 def _flag_parser(declared: Setting) -> Callable[[str], object]:
