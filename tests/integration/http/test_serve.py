@@ -20,7 +20,6 @@ import psutil
 import psycopg
 import pytest
 import typer
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg import conninfo, sql
@@ -30,6 +29,7 @@ from tests.conftest import TEST_SECRET
 from tests.integration.http.server import serving, stop
 from tests.settings_sample import EVERY_SETTING
 from usermgmt import Environment, Settings
+from usermgmt.entrypoints.cli import workers
 from usermgmt.entrypoints.cli.serve import serve, settings_environment
 from usermgmt.settings import DECLARED, LogFormat, as_text
 
@@ -173,7 +173,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, object]]
         workers_env = {k: v for k, v in os.environ.items() if k.startswith("USERMGMT_")}
         calls.append({"environment": workers_env, **kwargs})
 
-    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setattr(workers, "run", run)  # takes uvicorn.run's arguments, one worker or more
     sigterm = signal.getsignal(signal.SIGTERM)
     try:
         yield calls

@@ -118,28 +118,30 @@ def serve(**flags: object) -> None:
     # uvicorn ends by re-raising the SIGTERM it caught; exiting through SystemExit instead
     # runs the exit handlers, which stop the embedded server.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    import uvicorn  # noqa: PLC0415 - uvicorn and Litestar load for serve only, not every command
-
+    from usermgmt.entrypoints.cli import workers  # noqa: PLC0415 - uvicorn loads for serve only
     from usermgmt.entrypoints.http.protocol import (  # noqa: PLC0415 - keeps Litestar out of every other command
         BoundedHttpToolsProtocol,
     )
 
     # Several workers with metrics: a fresh directory shared by their metrics, removed at exit.
     with metrics_directory(settings, os.environ), spawned_without_main(active=settings.workers > 1):
-        uvicorn.run(
-            APP_FACTORY,
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-            http=BoundedHttpToolsProtocol,  # httptools, with bounded request heads
-            lifespan="on",
-            access_log=False,
-            log_config=log_config(settings.log_format),
-            server_header=False,
-            proxy_headers=False,  # the client is the socket's peer: no forwarded header is believed
-        )
+        try:
+            workers.run(
+                APP_FACTORY,
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                workers=settings.workers,
+                loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+                http=BoundedHttpToolsProtocol,  # httptools, with bounded request heads
+                lifespan="on",
+                access_log=False,
+                log_config=log_config(settings.log_format),
+                server_header=False,
+                proxy_headers=False,  # the client is the socket's peer: no forwarded header
+            )
+        except workers.CannotListenError as exc:
+            raise _fail(str(exc)) from None
     del service  # kept alive until here: it owns the embedded server, if any
 
 
