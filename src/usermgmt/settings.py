@@ -420,7 +420,7 @@ class Settings:
         "seconds, beyond which logins are refused with 503. Fewer leave more CPU to reads "
         "while logins pour in, more give logins more of it.",
         metavar="N",
-        shown_default="the CPU cores divided among the workers, at least 1",
+        shown_default="one per CPU core",
     )
     database_pool_size: int = setting(
         10, _positive, "PostgreSQL connections per process.", metavar="N"

@@ -130,26 +130,10 @@ async def test_concurrency_is_bounded_by_the_pool() -> None:
     assert peak == 2
 
 
-CORES = os.cpu_count() or 1
-
-
-@pytest.mark.parametrize(
-    ("configured", "workers", "lanes"),
-    [
-        (None, 1, CORES),
-        (None, CORES, 1),
-        (None, 4 * CORES, 1),
-        (None, 2, max(1, CORES // 2)),
-        (1, 1, 1),
-        (3, 1, 3),
-        (3, 2, 3),
-    ],
-)
-def test_the_hash_concurrency_setting_sets_the_lanes(
-    configured: int | None, workers: int, lanes: int
-) -> None:
-    """USERMGMT_HASH_CONCURRENCY; where it is not set, the workers share the cores."""
-    settings = Settings(hash_concurrency=configured, workers=workers)
+@pytest.mark.parametrize(("configured", "lanes"), [(None, os.cpu_count() or 1), (1, 1), (3, 3)])
+def test_the_hash_concurrency_setting_sets_the_lanes(configured: int | None, lanes: int) -> None:
+    """USERMGMT_HASH_CONCURRENCY, one lane per core where it is not set."""
+    settings = Settings(hash_concurrency=configured)
 
     assert argon2_hasher(settings).lanes == lanes
     assert Settings.from_env(settings.to_env()).hash_concurrency == configured

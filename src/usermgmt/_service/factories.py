@@ -8,7 +8,6 @@ mailer (``mail``) are built in modules of their own, on first use.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -158,20 +157,8 @@ def argon2_hasher(settings: Settings) -> Argon2PasswordHasher:
             memory_cost=settings.argon2_memory_cost,
             parallelism=settings.argon2_parallelism,
         ),
-        max_concurrency=hash_lanes(settings),
+        max_concurrency=settings.hash_concurrency,
     )
-
-
-def hash_lanes(settings: Settings) -> int:
-    """Return how many hashes one process computes at once: the setting, or its share of the cores.
-
-    The workers of one ``serve`` share the machine, and each gets an even
-    share of the connections (one listening socket each), so by default the
-    hashing threads of all the workers together match the CPU cores.
-    """
-    if settings.hash_concurrency is not None:
-        return settings.hash_concurrency
-    return max(1, (os.cpu_count() or 1) // settings.workers)
 
 
 # --- optional Redis -----------------------------------------------------------------------
