@@ -107,8 +107,9 @@ def test_a_killed_worker_takes_its_socket_and_is_replaced(
     assert after == [200] * 20
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_a_port_already_served_stops_a_second_serve_in_one_line(
-    empty_database: str, tmp_path: Path
+    empty_database: str, tmp_path: Path, workers: int
 ) -> None:
     """Sockets that share a port do not let a second ``serve`` quietly take half the traffic."""
     with serving(
@@ -116,7 +117,7 @@ def test_a_port_already_served_stops_a_second_serve_in_one_line(
     ) as served:
         _workers(served, 2)
         second = subprocess.run(  # noqa: S603 - our own interpreter and command
-            [*SERVE, "--port", str(served.port), "--workers", "2"],
+            [*SERVE, "--port", str(served.port), "--workers", str(workers)],
             env={
                 **os.environ,
                 "USERMGMT_JWT_SECRET": TEST_SECRET,

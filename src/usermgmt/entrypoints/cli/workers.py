@@ -39,18 +39,23 @@ def run(app: str, **options: Any) -> None:  # noqa: ANN401 - uvicorn.run's keywo
     """Serve *app* like ``uvicorn.run(app, **options)``; several workers get a socket each.
 
     Raises:
-        CannotListenError: several workers, and their address cannot be bound.
+        CannotListenError: the address cannot be bound (with one worker or several).
     """
-    if options.get("workers", 1) == 1:
-        uvicorn.run(app, **options)
-        return
-    config = uvicorn.Config(app, **options)
+    host, port = options.get("host", "127.0.0.1"), options.get("port", 8000)
     try:
-        supervisor = ReusePortWorkers(config)
+        claim_port(host, port)  # one worker or several: the same one-line refusal
+        supervisor = (
+            ReusePortWorkers(uvicorn.Config(app, **options))
+            if options.get("workers", 1) > 1
+            else None
+        )
     except OSError as exc:
-        msg = f"cannot listen on {config.host}:{config.port}: {exc.strerror}"
+        msg = f"cannot listen on {host}:{port}: {exc.strerror}"
         raise CannotListenError(msg) from None
-    supervisor.run()
+    if supervisor is None:
+        uvicorn.run(app, **options)
+    else:
+        supervisor.run()
 
 
 def _family(host: str) -> socket.AddressFamily:
