@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -53,6 +55,13 @@ def _workers(served: Served, count: int, timeout: float = 60) -> list[int]:
     raise AssertionError(msg)
 
 
+@contextlib.contextmanager
+def _two_workers(database: str, log_dir: Path) -> Iterator[tuple[Served, list[int]]]:
+    """Run ``serve --workers 2`` on *database*; yield it, once both listen, and their ids."""
+    with serving("--workers", "2", "--database-url", database, env={}, log_dir=log_dir) as served:
+        yield served, _workers(served, 2)
+
+
 def _health_on_new_connections(served: Served, count: int) -> list[int]:
     statuses = []
     for _ in range(count):
@@ -65,10 +74,7 @@ def test_each_worker_listens_on_its_own_socket_and_gets_its_share(
     empty_database: str, tmp_path: Path
 ) -> None:
     """Two workers, one socket each, none left in serve itself; 40 connections split evenly."""
-    with serving(
-        "--workers", "2", "--database-url", empty_database, env={}, log_dir=tmp_path
-    ) as served:
-        workers = _workers(served, 2)
+    with _two_workers(empty_database, tmp_path) as (served, workers):
         sockets = [_listening(pid, served.port) for pid in workers]
         in_serve = _listening(served.process.pid, served.port)
         held = [socket.create_connection(("127.0.0.1", served.port)) for _ in range(CONNECTIONS)]
@@ -91,10 +97,7 @@ def test_a_killed_worker_takes_its_socket_and_is_replaced(
     empty_database: str, tmp_path: Path
 ) -> None:
     """No new connection goes to a dead worker's socket; its replacement listens on its own."""
-    with serving(
-        "--workers", "2", "--database-url", empty_database, env={}, log_dir=tmp_path
-    ) as served:
-        first, second = _workers(served, 2)
+    with _two_workers(empty_database, tmp_path) as (served, [first, second]):
         os.kill(first, signal.SIGKILL)
         psutil.Process(first).wait(timeout=10)
         meanwhile = _health_on_new_connections(served, 20)  # a socket left open would hang half
@@ -112,10 +115,7 @@ def test_a_port_already_served_stops_a_second_serve_in_one_line(
     empty_database: str, tmp_path: Path, workers: int
 ) -> None:
     """Sockets that share a port do not let a second ``serve`` quietly take half the traffic."""
-    with serving(
-        "--workers", "2", "--database-url", empty_database, env={}, log_dir=tmp_path
-    ) as served:
-        _workers(served, 2)
+    with _two_workers(empty_database, tmp_path) as (served, _):
         second = subprocess.run(  # noqa: S603 - our own interpreter and command
             [*SERVE, "--port", str(served.port), "--workers", str(workers)],
             env={
