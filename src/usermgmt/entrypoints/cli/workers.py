@@ -43,19 +43,14 @@ def run(app: str, **options: Any) -> None:  # noqa: ANN401 - uvicorn.run's keywo
     """
     host, port = options.get("host", "127.0.0.1"), options.get("port", 8000)
     try:
-        claim_port(host, port)  # one worker or several: the same one-line refusal
-        supervisor = (
-            ReusePortWorkers(uvicorn.Config(app, **options))
-            if options.get("workers", 1) > 1
-            else None
-        )
+        claimed = claim_port(host, port)  # one worker or several: the same one-line refusal
     except OSError as exc:
         msg = f"cannot listen on {host}:{port}: {exc.strerror}"
         raise CannotListenError(msg) from None
-    if supervisor is None:
+    if options.get("workers", 1) == 1:
         uvicorn.run(app, **options)
     else:
-        supervisor.run()
+        ReusePortWorkers(uvicorn.Config(app, **{**options, "port": claimed})).run()
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -97,11 +92,11 @@ class ReusePortWorkers(Multiprocess):
     def __init__(self, config: uvicorn.Config) -> None:
         """Supervise ``config.workers`` workers serving *config*'s host and port.
 
-        Raises:
-            OSError: the address cannot be bound.
+        The port is one :func:`claim_port` found free (not 0: each socket
+        would get a port of its own).
         """
         self._host = config.host
-        self._port = claim_port(config.host, config.port)
+        self._port = config.port
         self._handed_out: list[socket.socket] = []
         super().__init__(config, sockets=[])
         scheme = "https" if config.is_ssl else "http"
